@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Install everything the course needs, then open it or test it.
+#
+#   bash course.sh lab     # install, then open the notebooks in JupyterLab
+#   bash course.sh test    # install, then run the whole test suite (what CI runs)
+#   bash course.sh install # install only
+#
+# Where it installs: the active virtual environment or conda env if there is one,
+# else ./.venv (created with --system-site-packages, so a torch you already have,
+# such as a CUDA build, is seen and kept).
+# torch: installed only when `import torch` fails, as torch==$TORCH_VERSION (override
+# with TORCH_SPEC, e.g. TORCH_SPEC="torch==2.13.0 --index-url <your CPU wheel index>").
+set -euo pipefail
+
+cd "$(dirname "$0")"
+action="${1:-lab}"
+TORCH_VERSION="2.13.0"
+TORCH_SPEC="${TORCH_SPEC:-torch==$TORCH_VERSION}"
+
+python_bin="${PYTHON:-python3}"
+if [ -z "${VIRTUAL_ENV:-}" ] && [ -z "${CONDA_PREFIX:-}" ]; then
+  if [ ! -x .venv/bin/python ]; then
+    echo "course.sh: creating .venv"
+    "$python_bin" -m venv --system-site-packages .venv
+  fi
+  python_bin="$PWD/.venv/bin/python"
+fi
+
+"$python_bin" - <<'EOF'
+import sys
+if sys.version_info < (3, 10):
+    sys.exit(f"course.sh: Python 3.10 or newer is needed, this is {sys.version.split()[0]}")
+EOF
+
+pip_install() { "$python_bin" -m pip install --disable-pip-version-check -q "$@"; }
+
+if "$python_bin" -c "import torch" 2>/dev/null; then
+  echo "course.sh: torch $("$python_bin" -c 'import torch; print(torch.__version__)') already installed; keeping it"
+else
+  echo "course.sh: installing $TORCH_SPEC"
+  # shellcheck disable=SC2086  # TORCH_SPEC may carry pip options
+  pip_install $TORCH_SPEC
+fi
+
+pip_install -r requirements.txt
+pip_install --no-deps -e .
+
+case "$action" in
+  install)
+    echo "course.sh: installed into $("$python_bin" -c 'import sys; print(sys.prefix)')"
+    ;;
+  lab)
+    exec "$python_bin" -m jupyterlab notebooks/
+    ;;
+  test)
+    pip_install "playwright>=1.40"
+    if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
+      echo "course.sh: installing Debian's chromium for the browser test"
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    fi
+    shift || true
+    exec "$python_bin" -m pytest "$@"
+    ;;
+  *)
+    echo "usage: bash course.sh [lab|test|install] (got '$action')" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,20 @@
+"""Support package for the notebook course *Fine-tuning BERT for text classification*.
+
+One module per concern, each introduced by a notebook:
+
+- ``course_utils.device``   -- notebook 00: CUDA, Apple MPS or CPU, described in one line
+- ``course_utils.models``   -- notebook 00: which checkpoint to use (offline by default) and loading it
+- ``course_utils.data``     -- notebook 00: the SMS Spam Collection, verified, deduplicated, split
+- ``course_utils.training`` -- notebook 04: the fine-tuning loop behind one call
+- ``course_utils.metrics``  -- notebook 05: classification metrics and thresholds
+- ``course_utils.plots``    -- notebook 05: confusion matrices and curves
+- ``course_utils.quiz``     -- every notebook: quizzes and flashcards
+
+Importing the package does no work: no seeds are set and no device is probed until
+a function is called.
+"""
+
+from course_utils.errors import CourseError
+
+__version__ = "0.1.0"
+__all__ = ["CourseError", "__version__"]

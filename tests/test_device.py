@@ -1,0 +1,75 @@
+"""Device helpers: the choice order and the one-line description (notebook 00)."""
+
+import pytest
+import torch
+
+from course_utils import device as device_mod
+from course_utils.errors import CourseError
+
+
+def test_cpu_when_no_gpu(monkeypatch):
+    monkeypatch.delenv("COURSE_DEVICE", raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(device_mod, "_mps_available", lambda: False)
+    assert device_mod.get_device() == torch.device("cpu")
+
+
+def test_cuda_preferred_over_mps(monkeypatch):
+    monkeypatch.delenv("COURSE_DEVICE", raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(device_mod, "_mps_available", lambda: True)
+    assert device_mod.get_device().type == "cuda"
+
+
+def test_mps_when_no_cuda(monkeypatch):
+    monkeypatch.delenv("COURSE_DEVICE", raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(device_mod, "_mps_available", lambda: True)
+    assert device_mod.get_device().type == "mps"
+
+
+def test_forced_cuda_without_gpu_falls_back_to_cpu(monkeypatch, capsys):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setenv("COURSE_DEVICE", "cuda")
+    assert device_mod.get_device() == torch.device("cpu")
+    assert "no CUDA GPU" in capsys.readouterr().out
+
+
+def test_unknown_device_name_is_a_clear_error():
+    with pytest.raises(CourseError, match="use 'cuda', 'mps' or 'cpu'"):
+        device_mod.get_device("tpu9")
+
+
+@pytest.mark.parametrize(
+    ("capability", "bf16", "dtype"),
+    [((7, 5), False, torch.float16), ((8, 0), True, torch.bfloat16), ((9, 0), True, torch.bfloat16)],
+)
+def test_bf16_follows_compute_capability_not_is_bf16_supported(capability, bf16, dtype):
+    info = device_mod.DeviceInfo(torch.device("cuda"), "Tesla T4", 15.0, capability)
+    assert info.bf16 is bf16
+    assert info.amp_dtype is dtype
+    line = info.describe()
+    assert "Tesla T4" in line and f"{capability[0]}.{capability[1]}" in line and "15.0 GB" in line
+
+
+def test_cpu_description_and_colab_hint(monkeypatch):
+    monkeypatch.setattr(device_mod, "in_colab", lambda: False)
+    assert device_mod.describe_device("cpu").startswith("cpu:")
+    monkeypatch.setattr(device_mod, "in_colab", lambda: True)
+    assert "Change runtime type" in device_mod.describe_device("cpu")
+    assert device_mod.device_info("cpu").amp_dtype is None
+
+
+def test_import_probes_nothing():
+    import subprocess
+    import sys
+
+    code = (
+        "import torch\n"
+        "calls = []\n"
+        "torch.cuda.is_available = lambda: calls.append('probed') or False\n"
+        "import course_utils, course_utils.device, course_utils.models, course_utils.data, course_utils.metrics\n"
+        "import random; state = random.getstate()\n"
+        "assert calls == [], calls\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
