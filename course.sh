@@ -56,7 +56,7 @@ case "$action" in
     pip_install "playwright>=1.40"
     if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
       echo "course.sh: installing Debian's chromium for the browser test"
-      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
     fi
     shift || true
     exec "$python_bin" -m pytest "$@"

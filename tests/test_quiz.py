@@ -1,0 +1,550 @@
+"""Quizzes: the course's quiz files, validation, grading, shuffling, checklists, Markdown,
+static HTML, the widgets driven from Python, and the stored notebook outputs."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from course_utils.errors import CourseError
+from course_utils.quiz import (
+    WIDGET_VIEW_MIMETYPE,
+    answer_key_markdown,
+    available_quizzes,
+    build_quiz,
+    concepts_message,
+    count_concepts,
+    grade,
+    load_quiz,
+    plain_text,
+    quizzes_dir,
+    render_inline,
+    render_markdown,
+    show_quiz,
+    shuffled_options,
+    static_html,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "tests" / "fixtures" / "quizzes" / "sample.yaml"
+NOTEBOOK_STEMS = ("00_setup", "01_tokenization", "02_logits_to_predictions", "03_missing_labels",
+                  "04_training_loop", "05_metrics", "06_metrics_pitfalls")
+
+# Every practice item of the seeds, in the notebook where its topic is taught.
+SEED_ITEMS = {
+    "00_setup": {"what-is-bert": "flashcard", "why-fine-tune": "flashcard",
+                 "fine-tuning-involves": "single_choice", "bidirectional-advantage": "single_choice",
+                 "purpose-of-fine-tuning": "single_choice"},
+    "01_tokenization": {"cls-token-card": "flashcard", "which-token-classifies": "single_choice",
+                        "correct-tokenization-call": "single_choice", "why-cls-matters": "checklist"},
+    "02_logits_to_predictions": {"argmax-dim1": "single_choice", "binary-output-activation": "single_choice",
+                                 "binary-output-layer": "flashcard"},
+    "03_missing_labels": {"missing-labels-fix": "single_choice"},
+    "04_training_loop": {"steps-to-fine-tune": "checklist"},
+    "05_metrics": {"not-a-classification-metric": "single_choice", "common-metrics": "flashcard"},
+    "06_metrics_pitfalls": {"accuracy-98-recall-12": "single_choice", "avoid-overfitting-small-data": "single_choice"},
+}
+
+
+def _folded_away(html_text: str) -> str:
+    """The static HTML with every <details> block removed: what a reader sees before unfolding."""
+    return re.sub(r"<details>.*?</details>", "", html_text, flags=re.S)
+
+
+# --------------------------------------------------------------------------- the course's quiz files
+
+
+def test_every_notebook_has_a_valid_quiz_file():
+    stems = [path.stem for path in available_quizzes()]
+    assert set(NOTEBOOK_STEMS) <= set(stems)
+    for path in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"):
+        assert path.stem in stems, f"{path.name} has no quizzes/{path.stem}.yaml"
+    for stem in stems:
+        quiz = load_quiz(stem)
+        assert quiz.name == stem and quiz.items
+
+
+@pytest.mark.parametrize("stem", NOTEBOOK_STEMS)
+def test_every_seed_item_is_in_its_notebook_quiz(stem):
+    quiz = load_quiz(stem)
+    types = {item.id: item.type for item in quiz.items}
+    for item_id, item_type in SEED_ITEMS[stem].items():
+        assert types.get(item_id) == item_type, f"{stem}: seed item {item_id} missing or not a {item_type}"
+        item = quiz.item(item_id)
+        assert item.source.startswith("seeds:"), item_id
+        if item.type != "flashcard":
+            assert item.hint and item.explanation
+
+
+def test_seed_practice_items_keep_hint_and_common_mistakes():
+    """The five practice questions of the seeds keep the seeds' hint and common mistakes."""
+    practice = {
+        ("00_setup", "purpose-of-fine-tuning"): ("not training from scratch", "Thinking fine-tuning trains BERT from zero"),
+        ("01_tokenization", "correct-tokenization-call"): ("tokenizer(text, ...)", "Using simple split instead of tokenizer"),
+        ("02_logits_to_predictions", "argmax-dim1"): ("index of the maximum in each sample row", "Confusing dim=0 with dim=1"),
+        ("03_missing_labels", "missing-labels-fix"): ("Always pass labels", "Removing backward call instead of fixing input"),
+        ("06_metrics_pitfalls", "avoid-overfitting-small-data"): ("Small learning rate + dropout", "Training longer without regularization"),
+    }
+    for (stem, item_id), (hint, mistake) in practice.items():
+        item = load_quiz(stem).item(item_id)
+        assert hint in item.hint
+        assert mistake in item.common_mistakes
+
+
+@pytest.mark.parametrize("stem", NOTEBOOK_STEMS)
+def test_every_quiz_has_at_least_three_items_of_the_course(stem):
+    quiz = load_quiz(stem)
+    own = [item for item in quiz.items if item.source.startswith("course:")]
+    assert len(own) >= 3, f"{stem}: {len(own)} course items"
+    assert all(item.source.startswith(("seeds:", "course:")) for item in quiz.items)
+
+
+def test_seed_corrections_stay_corrected():
+    tokenization = load_quiz("01_tokenization").item("correct-tokenization-call")
+    answer = next(option for option in tokenization.options if option.id in tokenization.answer)
+    assert "tokenizer(text" in answer.text and "encode_plus" not in answer.text
+    assert any("encode_plus" in option.text and "5.x" in option.feedback for option in tokenization.options)
+
+    activation = load_quiz("02_logits_to_predictions").item("binary-output-activation")
+    assert activation.answer == ("softmax",)
+    assert "num_labels=2" in activation.prompt
+    sigmoid = next(option for option in activation.options if option.id == "sigmoid")
+    assert "num_labels=1" in sigmoid.feedback and "multi_label_classification" in sigmoid.feedback
+
+    layer = load_quiz("02_logits_to_predictions").item("binary-output-layer")
+    assert "two" in layer.answer[0] and "softmax" in layer.answer[0]
+
+    labels = load_quiz("03_missing_labels").item("missing-labels-fix")
+    assert "AttributeError: 'NoneType' object has no attribute 'backward'" in labels.prompt
+    assert "TypeError" in labels.explanation  # where the seeds' TypeError really comes from
+
+
+# --------------------------------------------------------------------------- validation
+
+VALID_ITEM = """\
+  - id: q1
+    type: single_choice
+    prompt: Which?
+    options:
+      - {id: a, text: A, feedback: fa}
+      - {id: b, text: B, feedback: fb}
+    answer: a
+    explanation: Because.
+    hint: Think.
+"""
+
+BAD_FILES = {
+    "bad-yaml": ("title: T\nitems:\n  - id: q1\n    prompt: [unclosed\n", ["not valid YAML", "line"]),
+    "empty": ("  \n", ["empty"]),
+    "missing-answer": ("title: T\nitems:\n" + VALID_ITEM.replace("    answer: a\n", ""), ["item 'q1'", "field 'answer'", "missing"]),
+    "answer-names-no-option": ("title: T\nitems:\n" + VALID_ITEM.replace("answer: a", "answer: e"),
+                               ["item 'q1'", "field 'answer'", "'e' names no option"]),
+    "duplicate-id": ("title: T\nitems:\n" + VALID_ITEM + VALID_ITEM, ["item 'q1'", "field 'id'", "duplicate"]),
+    "unknown-type": ("title: T\nitems:\n" + VALID_ITEM.replace("single_choice", "essay"),
+                     ["item 'q1'", "field 'type'", "'essay'", "single_choice"]),
+    "missing-prompt": ("title: T\nitems:\n" + VALID_ITEM.replace("    prompt: Which?\n", ""), ["item 'q1'", "field 'prompt'"]),
+    "empty-prompt": ("title: T\nitems:\n" + VALID_ITEM.replace("prompt: Which?", "prompt: ''"), ["item 'q1'", "field 'prompt'", "empty"]),
+    "missing-id": ("title: T\nitems:\n" + VALID_ITEM.replace("  - id: q1\n    type", "  - type"), ["item '#1'", "field 'id'"]),
+    "unknown-field": ("title: T\nitems:\n" + VALID_ITEM + "    difficulty: easy\n", ["item 'q1'", "field 'difficulty'"]),
+    "duplicate-key": ("title: T\nitems:\n" + VALID_ITEM + "    hint: Again.\n", ["duplicate key 'hint'", "line"]),
+    "option-without-feedback": ("title: T\nitems:\n" + VALID_ITEM.replace(", feedback: fb", ""),
+                                ["item 'q1'", "field 'options[1].feedback'"]),
+    "multiple-answer-not-list": ("title: T\nitems:\n" + VALID_ITEM.replace("single_choice", "multiple_choice"),
+                                 ["item 'q1'", "field 'answer'", "list"]),
+    "yes-as-option-id": ("title: T\nitems:\n" + VALID_ITEM.replace("{id: b,", "{id: yes,"),
+                         ["item 'q1'", "field 'options[1].id'"]),
+    "flashcard-with-options": ("title: T\nitems:\n" + VALID_ITEM.replace("single_choice", "flashcard"),
+                               ["item 'q1'", "field 'options'"]),
+    "no-items": ("title: T\nitems: []\n", ["field 'items'"]),
+    "not-a-mapping": ("- just\n- a list\n", ["mapping"]),
+}
+
+
+@pytest.fixture
+def write_quiz(tmp_path):
+    def write(text: str, name: str = "broken.yaml") -> Path:
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        return path
+    return write
+
+
+@pytest.mark.parametrize("case", sorted(BAD_FILES))
+def test_malformed_quiz_files_are_refused_with_one_clear_message(case, write_quiz):
+    text, expected = BAD_FILES[case]
+    path = write_quiz(text)
+    with pytest.raises(CourseError) as raised:
+        load_quiz(path)
+    message = str(raised.value)
+    assert "broken.yaml" in message
+    for fragment in expected:
+        assert fragment in message, (case, message)
+    assert "\n" not in message
+
+
+def test_the_renderer_refuses_a_malformed_file_with_the_same_message(write_quiz):
+    path = write_quiz("title: T\nitems:\n" + VALID_ITEM.replace("answer: a", "answer: e"))
+    with pytest.raises(CourseError) as from_loader:
+        load_quiz(path)
+    with pytest.raises(CourseError) as from_renderer:
+        show_quiz(path)
+    assert str(from_renderer.value) == str(from_loader.value)
+
+
+def test_unknown_quiz_name_lists_the_available_ones():
+    with pytest.raises(CourseError, match="01_tokenization"):
+        load_quiz("99_nonexistent")
+
+
+def test_quiz_names_resolve_next_to_the_package():
+    assert quizzes_dir() == ROOT / "quizzes"
+    assert load_quiz("02_logits_to_predictions").path == ROOT / "quizzes" / "02_logits_to_predictions.yaml"
+
+
+# --------------------------------------------------------------------------- Markdown subset and escaping
+
+
+def test_markdown_subset_is_rendered_and_everything_else_escaped():
+    assert render_inline("**bold** and *em* and `code`") == "<strong>bold</strong> and <em>em</em> and <code>code</code>"
+    assert render_inline("<script>alert(1)</script>") == "&lt;script&gt;alert(1)&lt;/script&gt;"
+    assert render_inline("`a*b*c < d`") == "<code>a*b*c &lt; d</code>"  # nothing rendered inside code
+    assert render_inline("2 * 3 * 4") == "2 * 3 * 4"
+    assert render_inline("<img src=x onerror=alert(1)>") == "&lt;img src=x onerror=alert(1)&gt;"
+    html_text = render_markdown("Para one\ncontinued.\n\n- first\n- *second*\n\n```python\nx = '<b>'\n```\n1. a\n2. b")
+    assert "<p>Para one continued.</p>" in html_text
+    assert "<ul><li>first</li><li><em>second</em></li></ul>" in html_text
+    assert "<code>x = &#x27;&lt;b&gt;&#x27;</code></pre>" in html_text
+    assert "<ol><li>a</li><li>b</li></ol>" in html_text
+
+
+def test_plain_text_labels_drop_markers_but_keep_code_content():
+    assert plain_text("`tokens = tokenizer(text)` is **the** *one*") == "tokens = tokenizer(text) is the one"
+    assert plain_text("`a*b*c`") == "a*b*c"
+
+
+# --------------------------------------------------------------------------- shuffling and grading
+
+
+def test_shuffle_is_reproducible_and_a_permutation():
+    item = load_quiz("02_logits_to_predictions").item("argmax-dim1")
+    first = shuffled_options(item, seed=0)
+    assert first == shuffled_options(item, seed=0)
+    assert sorted(option.id for option in first) == sorted(option.id for option in item.options)
+    orders = {tuple(option.id for option in shuffled_options(item, seed=seed)) for seed in range(10)}
+    assert len(orders) > 1  # the seed matters
+
+
+def test_shuffle_does_not_depend_on_the_hash_seed():
+    code = ("from course_utils.quiz import load_quiz, shuffled_options\n"
+            "for item in load_quiz('00_setup').items:\n"
+            "    print(item.id, [o.id for o in shuffled_options(item)])\n")
+    outputs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                              env={"PYTHONHASHSEED": hash_seed, "PATH": "/usr/bin:/bin"}).stdout
+               for hash_seed in ("1", "2")}
+    assert len(outputs) == 1
+    here = "".join(f"{item.id} {[o.id for o in shuffled_options(item)]}\n" for item in load_quiz("00_setup").items)
+    assert outputs == {here}
+
+
+def test_grading_single_choice():
+    item = load_quiz(SAMPLE).item("pick-one")
+    right = grade(item, "right")
+    assert right.correct and right.feedback == (("right", "Well done."),)
+    wrong = grade(item, "wrong")
+    assert not wrong.correct and wrong.feedback == (("wrong", "Wrong because *reasons*."),)
+    assert not grade(item, None).correct and grade(item, None).chosen == ()
+    with pytest.raises(CourseError, match="no option 'nope'"):
+        grade(item, "nope")
+    with pytest.raises(CourseError, match="single choice"):
+        grade(item, ["right", "wrong"])
+
+
+def test_grading_multiple_choice_needs_exactly_the_right_set():
+    item = load_quiz(SAMPLE).item("pick-many")
+    assert grade(item, ["four", "two"]).correct
+    partial = grade(item, ["two"])
+    assert not partial.correct and partial.missing == 1
+    extra = grade(item, ["two", "three", "four"])
+    assert not extra.correct and extra.missing == 0
+    assert [option_id for option_id, _ in extra.feedback] == ["two", "three", "four"]
+
+
+def test_checklist_counting():
+    item = load_quiz(SAMPLE).item("concepts")
+    assert count_concepts(item, [True, False, True]) == 2
+    assert count_concepts(item, [False] * 3) == 0
+    assert concepts_message(3, 5) == "You got 3/5 concepts."
+    with pytest.raises(CourseError, match="3 concepts"):
+        count_concepts(item, [True])
+
+
+# --------------------------------------------------------------------------- static HTML
+
+
+def test_static_html_is_deterministic_escaped_and_folds_answers_away():
+    quiz = load_quiz(SAMPLE)
+    page = static_html(quiz)
+    assert page == static_html(load_quiz(SAMPLE))
+    assert "Sample &lt;quiz&gt; &amp; friends" in page
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page and "<script>" not in page
+    assert "&lt;b&gt;not bold&lt;/b&gt;" in page
+    assert page.count("<details>") == 7  # hint + answer for 3 items, the card's back
+    visible = _folded_away(page)
+    for item in quiz.items:
+        assert f'id="quiz-{item.id}"' in visible
+    for hidden in ("Well done.", "It is right.", "Picking the wrong one", "First step", "The <strong>back</strong>",
+                   "Pick the right one.", "Answer:"):
+        assert hidden not in visible and hidden in page, hidden
+    assert re.search(r"<li>[ABC]\. The <strong>right</strong> one</li>", visible)  # options shown, answer not
+
+
+@pytest.mark.parametrize("stem", NOTEBOOK_STEMS)
+def test_course_static_html_keeps_answers_folded(stem):
+    quiz = load_quiz(stem)
+    visible = _folded_away(static_html(quiz))
+    for item in quiz.items:
+        assert f'id="quiz-{item.id}"' in visible
+        if item.type != "flashcard":
+            assert render_markdown(item.explanation) not in visible
+        for option in item.options:
+            assert render_inline(option.feedback) not in visible
+
+
+# --------------------------------------------------------------------------- widgets driven from Python
+
+
+def test_single_choice_widget_wrong_then_right():
+    view = build_quiz(SAMPLE)
+    item = view.items["pick-one"]
+    labels = [label for label, _ in item.choice.options]
+    assert sorted(labels) == sorted(f"{letter}. {text}" for letter, text in
+                                    zip("ABC", [plain_text(o.text) for o in item.options]))
+    assert item.choice.value is None and "Score: 0/2" in view.score.value
+
+    item.check.click()  # nothing chosen yet
+    assert "Choose an option first" in item.feedback.value and item.attempts == 0
+
+    item.choice.value = "wrong"
+    item.check.click()
+    assert "Not quite" in item.feedback.value and "Wrong because <em>reasons</em>." in item.feedback.value
+    assert "It is right." not in item.feedback.value
+    assert "Score: 0/2" in view.score.value
+
+    item.choice.value = "right"
+    assert item.feedback.value == ""  # a new choice clears the old feedback
+    item.check.click()
+    assert "Correct" in item.feedback.value and "Well done." in item.feedback.value
+    assert "It is right." in item.feedback.value and "Picking the wrong one" in item.feedback.value
+    assert "Score: 1/2 (0 on the first try)" in view.score.value
+
+
+def test_retry_and_hint_buttons():
+    view = build_quiz(SAMPLE)
+    item = view.items["pick-one"]
+    item.hint_button.click()
+    assert "Pick the right one." in item.hint.value
+    item.hint_button.click()
+    assert item.hint.value == ""
+    item.choice.value = "right"
+    item.check.click()
+    assert "Score: 1/2 (1 on the first try)" in view.score.value
+    item.retry.click()
+    assert item.choice.value is None and item.feedback.value == ""
+    assert "Score: 1/2" in view.score.value  # the running score keeps what was earned
+
+
+def test_multiple_choice_widget():
+    view = build_quiz(SAMPLE)
+    item = view.items["pick-many"]
+    by_id = dict(zip((option.id for option in item.options), item.checkboxes))
+    by_id["two"].value = True
+    item.check.click()
+    assert "Not quite" in item.feedback.value and "1 correct option is not ticked yet" in item.feedback.value
+    by_id["four"].value = True
+    item.check.click()
+    assert "Correct" in item.feedback.value
+    assert "Score: 1/2" in view.score.value
+
+
+def test_flashcard_reveal_and_hide():
+    view = build_quiz(SAMPLE)
+    card = view.items["card"]
+    assert card.back.value == ""
+    card.reveal.click()
+    assert "The <strong>back</strong> of the card." in card.back.value and card.reveal.description == "Hide answer"
+    card.reveal.click()
+    assert card.back.value == "" and card.reveal.description == "Reveal answer"
+
+
+def test_checklist_widget_counts_concepts():
+    view = build_quiz(SAMPLE)
+    checklist = view.items["concepts"]
+    assert checklist.concepts_box.layout.display == "none"  # the concepts stay hidden until asked for
+    checklist.reveal.click()
+    assert checklist.concepts_box.layout.display != "none"
+    checklist.checkboxes[0].value = True
+    checklist.checkboxes[2].value = True
+    checklist.count.click()
+    assert "You got 2/3 concepts." in checklist.feedback.value and "Three steps in all." in checklist.feedback.value
+    assert "concepts: 2/3" in view.score.value
+
+
+def test_display_bundle_has_widget_static_html_and_text():
+    view = build_quiz("01_tokenization")
+    bundle = view._repr_mimebundle_()
+    assert bundle["text/plain"] == f"Quiz 01_tokenization: {len(view.quiz.items)} questions"
+    assert bundle["text/html"] == static_html(load_quiz("01_tokenization"))
+    assert bundle[WIDGET_VIEW_MIMETYPE] == {"version_major": 2, "version_minor": 0, "model_id": view.box.model_id}
+
+
+def test_show_quiz_displays_one_object(monkeypatch):
+    import IPython.display
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda *objects: shown.extend(objects))
+    assert show_quiz("05_metrics") is None
+    assert len(shown) == 1 and shown[0].quiz.name == "05_metrics"
+
+
+# --------------------------------------------------------------------------- notebooks: nbclient, nbconvert, nbval
+
+
+@pytest.fixture(scope="module")
+def executed_quiz_notebook(tmp_path_factory):
+    """A one-cell notebook running the quiz cell, executed by nbclient as the course's notebooks are."""
+    nbformat = pytest.importorskip("nbformat")
+    from nbclient import NotebookClient
+
+    folder = tmp_path_factory.mktemp("quiz_notebook")
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell('from course_utils.quiz import show_quiz\nshow_quiz("02_logits_to_predictions")')]
+    NotebookClient(notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(folder)}}).execute()
+    notebook.metadata.pop("widgets", None)  # as scripts/execute_notebooks.py stores them
+    path = folder / "quiz_cell.ipynb"
+    nbformat.write(notebook, path)
+    return path
+
+
+def test_executed_quiz_cell_stores_static_html_text_and_widget_view(executed_quiz_notebook):
+    import nbformat
+
+    outputs = nbformat.read(executed_quiz_notebook, as_version=4).cells[0].outputs
+    assert len(outputs) == 1 and outputs[0].output_type == "display_data"
+    data = outputs[0].data
+    assert set(data) == {"text/plain", "text/html", WIDGET_VIEW_MIMETYPE}
+    assert data["text/html"] == static_html(load_quiz("02_logits_to_predictions"))
+    assert data["text/plain"].startswith("Quiz 02_logits_to_predictions:")
+
+
+def test_nbconvert_html_shows_the_static_quiz(executed_quiz_notebook):
+    from nbconvert import HTMLExporter
+
+    page, _ = HTMLExporter().from_filename(str(executed_quiz_notebook))
+    assert 'id="quiz-argmax-dim1"' in page and "<details><summary>Answer</summary>" in page
+    assert WIDGET_VIEW_MIMETYPE not in page  # no widget state stored: the static view is used
+
+
+def test_nbval_passes_on_re_execution(executed_quiz_notebook):
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "--nbval", "--nbval-current-env", "-p", "no:cacheprovider",
+         "-o", "addopts=", "-q", str(executed_quiz_notebook)],
+        capture_output=True, text=True, cwd=executed_quiz_notebook.parent, timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:]
+
+
+# --------------------------------------------------------------------------- the course notebooks' stored outputs
+
+# Items of the course's own, each checked against what its notebook printed:
+# (quiz, item id) -> (text the notebook's outputs contain, text of the item's correct answer).
+NOTEBOOK_FACTS = {
+    ("00_setup", "dedup-count"): ("after deduplication: 4,534 messages", "4,534"),
+    ("00_setup", "always-ham-baseline"): ("right on 87.7% of them", "87.7%"),
+    ("00_setup", "logits-shape-one-message"): ("logits shape: (1, 2)", "(1, 2)"),
+    ("00_setup", "new-head-weights"): ("newly initialised: classifier.bias, classifier.weight", "`classifier.bias`"),
+    ("01_tokenization", "wordpiece-80086"): ("'800', '##86'", "`800`, `##86`"),
+    ("01_tokenization", "token-count"): ("input_ids       [101, 2489, 4443, 999, 3793, 2663, 2000, 5385, 20842, "
+                                         "2085, 2000, 4366, 2115, 27708, 2692, 3396, 102]", "17"),
+    ("01_tokenization", "attention-mask-padded"): ("attention_mask: [1, 1, 1, 1, 1, 0, 0, 0]", "[1, 1, 1, 1, 1, 0, 0, 0]"),
+    ("01_tokenization", "pad-to-longest"): ("10.5% of the computed positions are real tokens", "10.5%"),
+    ("02_logits_to_predictions", "argmax-dim0-three-messages"): ("argmax(dim=0): tensor([0, 2])", "tensor([0, 2])"),
+    ("02_logits_to_predictions", "softmax-row"): ("tensor([[0.7311, 0.2689],", "[0.7311, 0.2689]"),
+    ("02_logits_to_predictions", "sigmoid-of-difference"): ("sigmoid(l1 - l0):       tensor([0.2689, 0.7311])",
+                                                            "sigmoid(l1 - l0)"),
+    ("02_logits_to_predictions", "num-labels-1-regression"): ("problem_type after it: 'regression'", "'regression'"),
+    ("03_missing_labels", "loss-without-labels"): ("outputs.loss is None: True", "`None`"),
+    ("03_missing_labels", "typeerror-source"): ("forward() missing 1 required positional argument: 'labels'",
+                                                "has no default for `labels`"),
+    ("03_missing_labels", "label-key"): ("Did the model compute a loss? False", "only `labels` gives a loss"),
+    ("03_missing_labels", "label-out-of-range"): ("Target 2 is out of bounds.", "Target 2 is out of bounds."),
+    ("04_training_loop", "warmup-steps"): ("63 steps, 6 of warmup", "63 steps, 6 of warmup"),
+    ("04_training_loop", "length-grouped-padding"): ("pad per length-grouped batch: 91% real tokens", "91%"),
+    ("05_metrics", "worked-example"): ("F1         0.8421 ~ 0.84", "F1 0.84"),
+    ("05_metrics", "sklearn-confusion-layout"): ("[[90 10]\n [20 80]]", "[[90 10] [20 80]]"),
+    ("05_metrics", "which-f1"): ("  binary: F1 0.659", "0.659"),
+    ("05_metrics", "lower-threshold"): ("threshold 0.3: predicted [0, 0, 0, 1, 1, 1, 1, 1]  precision 0.60  recall 1.00",
+                                        "Precision 0.60, recall 1.00"),
+    ("06_metrics_pitfalls", "always-ham-recall"): ("recall    0.0000  (0 of 112 spam caught)", "0.0000"),
+    ("06_metrics_pitfalls", "self-check-on-sms"): ("caught 13, missed 99: accuracy at most 89.1%", "at most 89.1%"),
+    ("06_metrics_pitfalls", "leaky-copies"): ("93 of 973 test messages (9.6%) are copies of a training message", "93 of 973"),
+    ("06_metrics_pitfalls", "more-dropout"): ("every dropout layer has p = 0.3: True", "hidden_dropout_prob=0.3"),
+    ("06_metrics_pitfalls", "class-weights"): ("weights (ham, spam): [0.57, 4.054]", "[0.57, 4.054]"),
+}
+
+
+def _notebook_outputs(stem: str) -> list[str] | None:
+    """Every text output of an executed course notebook, or None when it is missing or not executed."""
+    import nbformat
+
+    path = ROOT / "notebooks" / f"{stem}.ipynb"
+    if not path.exists():
+        return None
+    texts = []
+    for cell in nbformat.read(path, as_version=4).cells:
+        for output in cell.get("outputs", []):
+            texts.append(output.get("text", "") + output.get("data", {}).get("text/plain", "")
+                         + output.get("evalue", ""))
+    return texts or None
+
+
+@pytest.mark.parametrize("key", sorted(NOTEBOOK_FACTS), ids=lambda key: f"{key[0]}:{key[1]}")
+def test_course_items_match_what_the_notebook_printed(key):
+    stem, item_id = key
+    printed, answer = NOTEBOOK_FACTS[key]
+    item = load_quiz(stem).item(item_id)
+    correct_text = " ".join(option.text for option in item.options if option.id in item.answer)
+    assert answer in correct_text
+    outputs = _notebook_outputs(stem)
+    if outputs is None:
+        pytest.skip(f"notebooks/{stem}.ipynb is missing or not executed yet")
+    assert any(printed in text for text in outputs), f"{stem} no longer prints {printed!r}"
+
+
+def test_stored_quiz_outputs_match_the_quiz_files():
+    """After editing a quiz file, re-execute its notebook (scripts/execute_notebooks.py)."""
+    import nbformat
+
+    checked = 0
+    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            match = re.search(r"show_quiz\(\"([^\"]+)\"\)", cell.source) if cell.cell_type == "code" else None
+            if not match or not cell.get("outputs"):
+                continue
+            assert match.group(1) == path.stem, f"{path.name} shows the quiz of {match.group(1)}"
+            data = next(output.data for output in cell.outputs if "data" in output)
+            assert data["text/html"] == static_html(load_quiz(path.stem)), f"{path.name}: re-execute it"
+            checked += 1
+    if not checked:
+        pytest.skip("no executed notebook with a quiz cell yet")
+
+
+def test_answer_key_covers_every_item():
+    quizzes = [load_quiz(path) for path in available_quizzes()]
+    key = answer_key_markdown(quizzes)
+    for quiz in quizzes:
+        assert f"## {quiz.name}: {quiz.title}" in key
+        for item in quiz.items:
+            assert f"`{item.id}`" in key
