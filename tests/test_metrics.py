@@ -1,0 +1,255 @@
+"""course_utils.metrics: the formulas, the threshold helpers, and their input checks."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn import metrics as skm
+
+from course_utils.errors import CourseError
+from course_utils.metrics import (
+    DEFAULT_THRESHOLDS,
+    GOOD_TARGETS,
+    best_threshold,
+    check_labels,
+    check_probabilities,
+    classification_scores,
+    compare_to_targets,
+    confusion_counts,
+    counts_to_labels,
+    f1_averages,
+    precision_recall_points,
+    predict_at_threshold,
+    scores_from_counts,
+    threshold_table,
+)
+
+
+@pytest.fixture
+def scored_messages():
+    """200 messages, ~25% spam, with overlapping spam probabilities (a realistic, imperfect model)."""
+    rng = np.random.default_rng(0)
+    y_true = (rng.random(200) < 0.25).astype(int)
+    p_spam = np.clip(rng.normal(0.3 + 0.4 * y_true, 0.18), 0, 1)
+    return y_true, p_spam
+
+
+# --- counts and scores --------------------------------------------------------------------------
+
+def test_worked_example_from_the_seeds():
+    scores = scores_from_counts(tp=80, fp=10, fn=20, tn=90)
+    assert scores["precision"] == pytest.approx(80 / 90)
+    assert round(scores["precision"], 2) == 0.89
+    assert scores["recall"] == pytest.approx(0.80)
+    assert scores["f1"] == pytest.approx(2 * (8 / 9) * 0.8 / (8 / 9 + 0.8))
+    assert round(scores["f1"], 2) == 0.84
+    assert scores["accuracy"] == pytest.approx(170 / 200)
+
+
+def test_scores_are_zero_where_undefined():
+    assert scores_from_counts(tp=0, fp=0, fn=5, tn=95) == {"accuracy": 0.95, "precision": 0.0, "recall": 0.0, "f1": 0.0}
+    assert scores_from_counts(0, 0, 0, 0)["accuracy"] == 0.0
+
+
+def test_classification_scores_agree_with_scikit_learn(scored_messages):
+    y_true, p_spam = scored_messages
+    y_pred = (p_spam >= 0.5).astype(int)
+    ours = classification_scores(y_true, y_pred)
+    assert ours["accuracy"] == pytest.approx(skm.accuracy_score(y_true, y_pred))
+    assert ours["precision"] == pytest.approx(skm.precision_score(y_true, y_pred))
+    assert ours["recall"] == pytest.approx(skm.recall_score(y_true, y_pred))
+    assert ours["f1"] == pytest.approx(skm.f1_score(y_true, y_pred))
+
+
+def test_confusion_counts_match_scikit_learn_layout(scored_messages):
+    y_true, p_spam = scored_messages
+    y_pred = (p_spam >= 0.4).astype(int)
+    counts = confusion_counts(y_true, y_pred)
+    (tn, fp), (fn, tp) = skm.confusion_matrix(y_true, y_pred)
+    assert counts == {"tp": tp, "fp": fp, "fn": fn, "tn": tn}
+    assert all(isinstance(value, int) for value in counts.values())
+
+
+def test_confusion_counts_keep_one_vs_rest_for_other_class_numbers():
+    # training.evaluate relies on this function; other class numbers count as "not positive"
+    assert confusion_counts([0, 1, 2, 2], [2, 1, 2, 0], positive=2) == {"tp": 1, "fp": 1, "fn": 1, "tn": 1}
+    assert confusion_counts([True, False], [True, True]) == {"tp": 1, "fp": 1, "fn": 0, "tn": 0}
+
+
+@pytest.mark.parametrize(
+    ("y_true", "y_pred", "message"),
+    [
+        ([0, 1, 1], [0, 1], "y_true has 3 entries but y_pred has 2"),
+        (["ham", "spam"], [0, 1], "use the label_id column"),
+        ([0, -1], [0, 1], "found [-1]"),
+        ([0, 1], [[0.9, 0.1], [0.2, 0.8]], "logits.argmax(dim=1)"),
+        ([0, 0.5], [0, 1], "found [0.5]"),
+    ],
+)
+def test_confusion_counts_reject_bad_input(y_true, y_pred, message):
+    with pytest.raises(CourseError) as caught:
+        confusion_counts(y_true, y_pred)
+    assert message in str(caught.value)
+
+
+def test_check_labels_binary_rejects_other_classes():
+    assert check_labels([1, 0, 1]).tolist() == [1, 0, 1]
+    with pytest.raises(CourseError, match=r"only 0 \(ham\) and 1 \(spam\); found \[2, 3\] \(2 of 4 values\)"):
+        check_labels([0, 2, 3, 1])
+
+
+def test_counts_to_labels_round_trip():
+    y_true, y_pred = counts_to_labels(tp=80, fp=10, fn=20, tn=90)
+    assert len(y_true) == len(y_pred) == 200
+    assert confusion_counts(y_true, y_pred) == {"tp": 80, "fp": 10, "fn": 20, "tn": 90}
+    assert skm.precision_score(y_true, y_pred) == pytest.approx(80 / 90)
+
+
+@pytest.mark.parametrize("bad", [-1, 2.5, "3", True])
+def test_counts_to_labels_rejects_non_counts(bad):
+    with pytest.raises(CourseError, match="tp must be a whole number"):
+        counts_to_labels(tp=bad, fp=0, fn=0, tn=0)
+
+
+def test_f1_averages_agree_with_scikit_learn(scored_messages):
+    y_true, p_spam = scored_messages
+    y_pred = (p_spam >= 0.45).astype(int)
+    averages = f1_averages(y_true, y_pred)
+    per_class = skm.f1_score(y_true, y_pred, average=None)
+    assert averages["ham_f1"] == pytest.approx(per_class[0])
+    assert averages["spam_f1"] == pytest.approx(per_class[1])
+    assert averages["macro_f1"] == pytest.approx(skm.f1_score(y_true, y_pred, average="macro"))
+    assert averages["weighted_f1"] == pytest.approx(skm.f1_score(y_true, y_pred, average="weighted"))
+
+
+def test_weighted_f1_hides_a_useless_spam_detector():
+    y_true, y_pred = counts_to_labels(tp=0, fp=0, fn=12, tn=88)  # always ham at 12% spam
+    averages = f1_averages(y_true, y_pred)
+    assert averages["spam_f1"] == 0.0
+    assert averages["weighted_f1"] > 0.8 > averages["macro_f1"]
+
+
+def test_compare_to_targets_uses_the_seeds_values():
+    table = compare_to_targets({"accuracy": 0.98, "precision": 0.95, "recall": 0.12, "f1": 0.21})
+    assert list(table.index) == ["accuracy", "precision", "recall", "f1"]
+    assert table["meets target"].tolist() == [True, True, False, False]
+    assert table.loc["accuracy", "target"] == "> 0.85"
+    assert GOOD_TARGETS == {"accuracy": 0.85, "precision": 0.80, "recall": 0.80, "f1": 0.80}
+
+
+def test_compare_to_targets_is_strict_and_names_missing_scores():
+    assert not compare_to_targets({"accuracy": 0.85}, {"accuracy": 0.85})["meets target"].item()
+    with pytest.raises(CourseError, match="scores has no recall, f1"):
+        compare_to_targets({"accuracy": 0.9, "precision": 0.9})
+
+
+# --- probabilities and thresholds ---------------------------------------------------------------
+
+def test_predict_at_threshold_flags_at_or_above():
+    p_spam = [0.1, 0.3, 0.5, 0.7]
+    assert predict_at_threshold(p_spam, 0.5).tolist() == [0, 0, 1, 1]
+    assert predict_at_threshold(p_spam, 0.3).tolist() == [0, 1, 1, 1]
+    assert predict_at_threshold(p_spam, 0.0).tolist() == [1, 1, 1, 1]
+
+
+def test_threshold_half_is_argmax_of_two_logits():
+    import torch
+
+    logits = torch.randn(500, 2, generator=torch.Generator().manual_seed(1))
+    p_spam = torch.softmax(logits, dim=1)[:, 1].numpy()
+    assert predict_at_threshold(p_spam, 0.5).tolist() == logits.argmax(dim=1).tolist()
+
+
+@pytest.mark.parametrize(
+    ("p_spam", "message"),
+    [
+        ([0.2, 1.3], "position 1 is 1.3. Fix: apply softmax"),
+        ([-0.1, 0.5], "position 0 is -0.1"),
+        ([[0.8, 0.2], [0.1, 0.9]], "pass probabilities[:, 1], the spam column"),
+        ([0.2, float("nan")], "contains NaN at position 1"),
+        (["a", "b"], "must hold numbers between 0 and 1"),
+    ],
+)
+def test_probabilities_are_checked(p_spam, message):
+    with pytest.raises(CourseError) as caught:
+        check_probabilities(p_spam)
+    assert message in str(caught.value)
+
+
+def test_threshold_table_rows_match_counts_at_each_threshold(scored_messages):
+    y_true, p_spam = scored_messages
+    table = threshold_table(y_true, p_spam)
+    assert list(table.columns) == ["threshold", "tp", "fp", "fn", "tn", "accuracy", "precision", "recall", "f1"]
+    assert table["threshold"].tolist() == list(DEFAULT_THRESHOLDS)
+    for row in table.itertuples():
+        expected = confusion_counts(y_true, (p_spam >= row.threshold).astype(int))
+        assert (row.tp, row.fp, row.fn, row.tn) == tuple(expected[key] for key in ("tp", "fp", "fn", "tn"))
+        assert row.f1 == pytest.approx(scores_from_counts(**expected)["f1"])
+    flagged = table["tp"] + table["fp"]
+    assert flagged.is_monotonic_decreasing and flagged.iloc[0] > flagged.iloc[-1]
+    assert table["recall"].is_monotonic_decreasing
+    assert (table[["tp", "fp", "fn", "tn"]].sum(axis=1) == len(y_true)).all()
+
+
+@pytest.mark.parametrize(
+    ("y_true", "p_spam", "thresholds", "message"),
+    [
+        ([0, 1, 1], [0.2, 0.9], (0.5,), "y_true has 3 entries but p_spam has 2"),
+        ([0, 1], [0.2, 0.9], (0.5, 1.5), "each threshold must be between 0 and 1; got 1.5"),
+        ([0, 1], [0.2, 0.9], (), "thresholds is empty"),
+        ([], [], (0.5,), "are empty"),
+        ([0, 3], [0.2, 0.9], (0.5,), "found [3]"),
+    ],
+)
+def test_threshold_table_rejects_bad_input(y_true, p_spam, thresholds, message):
+    with pytest.raises(CourseError) as caught:
+        threshold_table(y_true, p_spam, thresholds)
+    assert message in str(caught.value)
+
+
+def test_best_threshold_finds_the_gap():
+    y_true = np.array([0, 0, 0, 0, 1, 1, 1])
+    p_spam = np.array([0.05, 0.10, 0.20, 0.62, 0.30, 0.70, 0.90])
+    # thresholds in (0.20, 0.30] catch every spam message at the cost of one ham (F1 6/7);
+    # thresholds in (0.62, 0.70] keep precision perfect but miss one spam (F1 0.8)
+    assert best_threshold(y_true, p_spam, "f1") == 0.3
+    assert best_threshold(y_true, p_spam, "recall", min_precision=0.99) == 0.63
+    assert best_threshold(y_true, p_spam, "precision", min_recall=1.0) == 0.3
+
+
+def test_best_threshold_prefers_the_tie_closest_to_a_half():
+    y_true = [0, 0, 1, 1]
+    p_spam = [0.1, 0.2, 0.8, 0.9]  # every threshold in (0.2, 0.8] is perfect
+    assert best_threshold(y_true, p_spam) == 0.5
+    assert best_threshold(y_true, p_spam, thresholds=[0.25, 0.7, 0.79]) == 0.7
+
+
+def test_best_threshold_beats_every_row_of_its_table(scored_messages):
+    y_true, p_spam = scored_messages
+    chosen = best_threshold(y_true, p_spam)
+    table = threshold_table(y_true, p_spam, np.round(np.arange(1, 100) / 100, 2))
+    chosen_f1 = table.loc[np.isclose(table["threshold"], chosen), "f1"].item()
+    assert chosen_f1 == pytest.approx(table["f1"].max())
+
+
+def test_best_threshold_rejects_unknown_metric_and_impossible_constraints(scored_messages):
+    y_true, p_spam = scored_messages
+    with pytest.raises(CourseError, match=r"metric must be one of \['accuracy', 'precision', 'recall', 'f1'\]"):
+        best_threshold(y_true, p_spam, metric="auc")
+    with pytest.raises(CourseError, match="No threshold reaches min_precision=1.0 and min_recall=1.0"):
+        best_threshold(y_true, p_spam, min_precision=1.0, min_recall=1.0)
+
+
+def test_precision_recall_points_agree_with_scikit_learn(scored_messages):
+    y_true, p_spam = scored_messages
+    table = precision_recall_points(y_true, p_spam)
+    precision, recall, thresholds = skm.precision_recall_curve(y_true, p_spam)
+    assert isinstance(table, pd.DataFrame)
+    np.testing.assert_allclose(table["threshold"], thresholds)
+    np.testing.assert_allclose(table["precision"], precision[:-1])
+    np.testing.assert_allclose(table["recall"], recall[:-1])
+    assert table.attrs["average_precision"] == pytest.approx(skm.average_precision_score(y_true, p_spam))
+
+
+def test_precision_recall_points_need_some_spam():
+    with pytest.raises(CourseError, match="no spam"):
+        precision_recall_points([0, 0, 0], [0.1, 0.2, 0.3])
