@@ -38,7 +38,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from course_utils.errors import CourseError
 from course_utils.metrics import classification_scores
 
-MEGA_BATCH = 50  # length grouping sorts chunks of this many batches (as transformers' LengthGroupedSampler)
+MEGA_BATCH = 100  # length grouping sorts chunks of this many batches (1,600 messages at batch 16)
 SPAM = 1
 
 
@@ -157,7 +157,7 @@ def _check_frame(frame, name: str, need_labels: bool) -> None:
         raise CourseError(f"{name} has no 'text' column (columns: {list(frame.columns)}). "
                           "Fix: name the message column 'text'.")
     if need_labels and "label_id" not in frame.columns:
-        hint = (" It has 'label' (the names ham/spam): the model needs numbers, in 'label_id' (0 ham, 1 spam)."
+        hint = (" It has 'label': the model needs class numbers, in 'label_id' (0 ham, 1 spam)."
                 if "label" in frame.columns else "")
         raise CourseError(f"{name} has no 'label_id' column, so there are no labels to train on: without "
                           f"labels the model returns no loss.{hint} Fix: add 'label_id' with class numbers, "
@@ -214,8 +214,9 @@ def check_batch(batch: Mapping, num_labels: int) -> None:
     if "labels" not in batch:
         keys = sorted(batch.keys())
         near = [key for key in keys if key in ("label", "label_id", "label_ids", "target", "targets", "y")]
-        hint = (f" The batch has {near[0]!r}: the model's forward() only knows the keyword 'labels' and "
-                f"ignores other names. Fix: rename {near[0]!r} to 'labels'." if near else
+        hint = (f" The batch has {near[0]!r}: the model takes the answers only under the keyword 'labels' "
+                f"(other names are rejected or ignored, depending on the transformers version). "
+                f"Fix: rename {near[0]!r} to 'labels'." if near else
                 " Fix: add the class numbers under the key 'labels' (a LongTensor, one per message).")
         raise CourseError(f"The batch has no 'labels' (keys: {keys}), so the model would return loss=None "
                           f"and loss.backward() would fail.{hint}")
@@ -224,7 +225,7 @@ def check_batch(batch: Mapping, num_labels: int) -> None:
 
 def check_label_values(labels, num_labels: int, name: str = "labels") -> None:
     """Raise :class:`CourseError` naming any label outside ``0..num_labels-1``."""
-    values = labels if isinstance(labels, torch.Tensor) else torch.as_tensor(np.asarray(labels))
+    values = labels if isinstance(labels, torch.Tensor) else torch.as_tensor(np.array(labels))
     if values.numel() == 0:
         return
     if values.is_floating_point() and not bool(torch.all(values == values.round())):
@@ -312,15 +313,20 @@ def _optimizer(model, lr: float, weight_decay: float) -> torch.optim.Optimizer:
         if parameter.requires_grad:
             (no_decay if parameter.ndim < 2 else decay).append(parameter)
     groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-    return torch.optim.AdamW(groups, lr=lr)
+    try:
+        # fused: the whole update in one kernel per step; on a CPU the default
+        # (foreach) AdamW takes longer than the forward pass of this small model
+        return torch.optim.AdamW(groups, lr=lr, fused=True)
+    except (RuntimeError, TypeError, ValueError):  # older torch (CPU fused needs 2.4) or an unusual device
+        return torch.optim.AdamW(groups, lr=lr, foreach=False)
 
 
 def _as_loader(data, tokenizer, name: str, *, batch_size: int, max_length: int, shuffle: bool,
-               seed: int, need_labels: bool) -> DataLoader | Iterable:
+               seed: int, need_labels: bool, group_by_length: bool = True) -> DataLoader | Iterable:
     if isinstance(data, pd.DataFrame):
         _check_frame(data, name, need_labels=need_labels)
         return make_loader(tokenizer, data, batch_size=batch_size, max_length=max_length,
-                           shuffle=shuffle, seed=seed)
+                           shuffle=shuffle, group_by_length=group_by_length, seed=seed)
     if isinstance(data, (DataLoader, list, tuple)):
         return data
     raise CourseError(f"{name} must be a DataFrame with 'text' and 'label_id' (or a DataLoader of batches), "
@@ -360,7 +366,7 @@ def train(model, tokenizer, train_df, val_df=None, *, epochs: int = 2, batch_siz
           weight_decay: float = 0.01, warmup_ratio: float = 0.1, max_length: int = 128,
           max_grad_norm: float | None = 1.0, seed: int = 42, device=None, mixed_precision="auto",
           class_weights: Sequence[float] | None = None, early_stopping_patience: int | None = None,
-          keep_best: bool = True, progress: bool = True) -> TrainResult:
+          keep_best: bool = True, progress: bool = True, group_by_length: bool = True) -> TrainResult:
     """Fine-tune ``model`` on ``train_df``, validating on ``val_df`` each epoch (notebook 04).
 
     The loop of notebook 04: AdamW (no weight decay on biases and LayerNorm weights)
@@ -371,8 +377,9 @@ def train(model, tokenizer, train_df, val_df=None, *, epochs: int = 2, batch_siz
     to a weighted cross-entropy, for imbalanced data (notebook 06). With ``val_df``
     the best epoch by validation spam F1 is restored at the end (``keep_best``) and
     ``early_stopping_patience`` stops after that many epochs without a lower
-    validation loss. ``train_df`` may also be a DataLoader yielding batches with
-    ``labels``. The model is trained in place; the result holds the history.
+    validation loss. ``group_by_length=False`` gives plain random batches (still padded
+    per batch). ``train_df`` may also be a DataLoader yielding batches with ``labels``.
+    The model is trained in place; the result holds the history.
     """
     from tqdm.auto import tqdm
     from transformers import get_linear_schedule_with_warmup
@@ -389,7 +396,7 @@ def train(model, tokenizer, train_df, val_df=None, *, epochs: int = 2, batch_siz
     amp_dtype = _amp_dtype(device, mixed_precision)
     weights = _class_weights(class_weights, num_labels, device)
     train_loader = _as_loader(train_df, tokenizer, "train_df", batch_size=batch_size, max_length=max_length,
-                              shuffle=True, seed=seed, need_labels=True)
+                              shuffle=True, seed=seed, need_labels=True, group_by_length=group_by_length)
     val_loader = None if val_df is None else _as_loader(
         val_df, tokenizer, "val_df", batch_size=max(64, batch_size), max_length=max_length,
         shuffle=False, seed=seed, need_labels=True)
@@ -406,7 +413,7 @@ def train(model, tokenizer, train_df, val_df=None, *, epochs: int = 2, batch_siz
 
     history: list[dict] = []
     epoch_rows: list[dict] = []
-    best_f1, best_epoch, best_state = -1.0, epochs, None
+    best_f1, best_loss, best_epoch, best_state = -1.0, math.inf, epochs, None
     lowest_val_loss, epochs_without_gain = math.inf, 0
     real_tokens = padded_tokens = 0
     train_seconds = 0.0
@@ -459,8 +466,9 @@ def train(model, tokenizer, train_df, val_df=None, *, epochs: int = 2, batch_siz
             bar.write(line)
 
         if val_loader is not None:
-            if row["val_f1"] > best_f1:
-                best_f1, best_epoch = row["val_f1"], epoch
+            # best = highest spam F1; on a tie (e.g. 0.0 early on) the lower validation loss
+            if row["val_f1"] > best_f1 or (row["val_f1"] == best_f1 and row["val_loss"] < best_loss):
+                best_f1, best_loss, best_epoch = row["val_f1"], row["val_loss"], epoch
                 if keep_best:
                     best_state = {key: value.detach().to("cpu", copy=True) for key, value in model.state_dict().items()}
             if row["val_loss"] < lowest_val_loss:
@@ -496,29 +504,33 @@ def train(model, tokenizer, train_df, val_df=None, *, epochs: int = 2, batch_siz
 # ---------------------------------------------------------------------------
 
 
-def _logits_in_order(model, loader: DataLoader, device: torch.device, amp_dtype=None) -> tuple[np.ndarray, np.ndarray | None]:
-    """Logits (float32) and labels for every message, back in the frame's original order."""
-    batches = list(loader.batch_sampler)
-    count = sum(len(indices) for indices in batches)
-    logits_out: np.ndarray | None = None
-    labels_out = None
+def _logits_in_order(model, loader, device: torch.device, amp_dtype=None) -> tuple[np.ndarray, np.ndarray | None]:
+    """Logits (float32) and labels for every message, back in the frame's original order.
+
+    A loader from :func:`make_loader` batches messages by length; its batch sampler says
+    which rows each batch holds. Any other iterable of batches is taken in its own order.
+    """
+    sampler = getattr(loader, "batch_sampler", None)
+    batches = sampler.batches() if isinstance(sampler, LengthGroupedBatchSampler) else None
+    logit_parts, label_parts, rows = [], [], []
     model.eval()
     with torch.no_grad():
-        for indices, batch in zip(batches, loader):
+        for position, batch in enumerate(loader):
+            batch = dict(batch)
             labels = batch.pop("labels", None)
             batch = _to_device(batch, device)
             with _autocast(device, amp_dtype):
                 logits = model(**batch).logits
-            logits = logits.float().cpu().numpy()
-            if logits_out is None:
-                logits_out = np.zeros((count, logits.shape[1]), dtype=np.float32)
-            logits_out[indices] = logits
+            logit_parts.append(logits.float().cpu().numpy())
             if labels is not None:
-                if labels_out is None:
-                    labels_out = np.zeros(count, dtype=np.int64)
-                labels_out[indices] = labels.numpy()
-    if logits_out is None:
-        logits_out = np.zeros((0, int(model.config.num_labels)), dtype=np.float32)
+                label_parts.append(labels.cpu().numpy())
+            rows.extend(batches[position] if batches is not None else
+                        range(len(rows), len(rows) + len(logit_parts[-1])))
+    if not logit_parts:
+        return np.zeros((0, int(model.config.num_labels)), dtype=np.float32), None
+    order = np.argsort(np.asarray(rows), kind="stable")
+    logits_out = np.concatenate(logit_parts)[order]
+    labels_out = np.concatenate(label_parts)[order] if len(label_parts) == len(logit_parts) else None
     return logits_out, labels_out
 
 
