@@ -24,15 +24,6 @@ from course_utils.metrics import (
 )
 
 
-@pytest.fixture
-def scored_messages():
-    """200 messages, ~25% spam, with overlapping spam probabilities (a realistic, imperfect model)."""
-    rng = np.random.default_rng(0)
-    y_true = (rng.random(200) < 0.25).astype(int)
-    p_spam = np.clip(rng.normal(0.3 + 0.4 * y_true, 0.18), 0, 1)
-    return y_true, p_spam
-
-
 # --- counts and scores --------------------------------------------------------------------------
 
 def test_worked_example_from_the_seeds():
