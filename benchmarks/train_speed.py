@@ -75,11 +75,12 @@ def load_data(args):
 
 
 def load_model(args):
+    from course_utils.data import LABEL_NAMES
     from course_utils.models import choose_model, load_classifier
     from course_utils.training import set_seed
 
     set_seed(args.seed)  # the same new classification head for every loop
-    return load_classifier(choose_model(args.model), verbose=False)
+    return load_classifier(choose_model(args.model), label_names=LABEL_NAMES, verbose=False)
 
 
 def run_course_utils(model, tokenizer, train_df, args, device, amp, group_by_length=True):

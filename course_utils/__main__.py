@@ -2,6 +2,7 @@
 
     python -m course_utils quiz check [FILES]          # validate quiz files (default: quizzes/*.yaml)
     python -m course_utils quiz answer-key [-o FILE]   # the answer key as Markdown (default: stdout)
+    python -m course_utils exercises OUTDIR [--notebooks DIR] [--overwrite]   # workshop exercise copies
 
 A malformed quiz file is reported in one line naming the file, the item and the field,
 and the exit status is 1; nothing is written. Introduced with the quizzes (every notebook's
@@ -65,6 +66,38 @@ def quiz_answer_key(files: list[str], output: str | None) -> int:
     return 0
 
 
+def exercises_command(out_dir: str, notebooks: str | None, overwrite: bool) -> int:
+    """Write exercise copies (course_utils.exercises); one line per notebook. Bad input: exit status 2."""
+    import warnings
+
+    from course_utils.exercises import count_exercises, default_notebooks_dir, make_exercises
+    from course_utils.quiz import display_path
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            written = make_exercises(notebooks or default_notebooks_dir(), out_dir, overwrite=overwrite)
+        except CourseError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+    for warning in caught:
+        print(f"warning: {warning.message}", file=sys.stderr)
+    total = 0
+    for path in written:
+        count = count_exercises(path)
+        total += count
+        print(f"{display_path(path)}: {count} exercise{'s' if count != 1 else ''}")
+    print(f"{total} exercises in {len(written)} notebooks, written to {display_path(Path(out_dir))}")
+    return 0
+
+
+def add_exercises_parser(commands) -> None:
+    exercises = commands.add_parser("exercises", help="write exercise copies of the notebooks (solutions removed)")
+    exercises.add_argument("out_dir", metavar="OUTDIR", help="folder for the copies (new or empty)")
+    exercises.add_argument("--notebooks", metavar="DIR", help="the notebooks folder (default: the course's notebooks/)")
+    exercises.add_argument("--overwrite", action="store_true", help="replace the exercise notebooks in OUTDIR")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m course_utils",
                                      description="Tools for the course 'Fine-tuning BERT for text classification'.")
@@ -78,12 +111,15 @@ def build_parser() -> argparse.ArgumentParser:
     key = quiz_commands.add_parser("answer-key", help="write the instructors' answer key as Markdown")
     key.add_argument("files", nargs="*", metavar="FILE", help="quiz files (default: every quizzes/*.yaml)")
     key.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+    add_exercises_parser(commands)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m course_utils`` and the ``course-utils`` script."""
     args = build_parser().parse_args(argv)
+    if args.command == "exercises":
+        return exercises_command(args.out_dir, args.notebooks, args.overwrite)
     try:
         if args.command == "quiz" and args.quiz_command == "check":
             return quiz_check(args.files)

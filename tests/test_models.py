@@ -124,7 +124,7 @@ def test_incomplete_folder(tmp_path):
 
 
 def test_load_packaged_classifier(capsys):
-    model, tokenizer = models.load_classifier("packaged", device="cpu")
+    model, tokenizer = models.load_classifier("packaged", label_names=("ham", "spam"), device="cpu")
     printed = capsys.readouterr().out
     assert "22.7M parameters" in printed
     assert "classifier.bias, classifier.weight" in printed
@@ -136,10 +136,10 @@ def test_load_packaged_classifier(capsys):
 
 
 def test_saved_folder_round_trip(tmp_path):
-    model, tokenizer = models.load_classifier("packaged", verbose=False)
+    model, tokenizer = models.load_classifier("packaged", label_names=("ham", "spam"), verbose=False)
     model.save_pretrained(tmp_path)
     tokenizer.save_pretrained(tmp_path)
     choice = models.choose_model(str(tmp_path))
     assert choice.source == "local folder"
-    reloaded, _ = models.load_classifier(choice, verbose=False)
+    reloaded, _ = models.load_classifier(choice, label_names=("ham", "spam"), verbose=False)
     assert torch.equal(reloaded.classifier.weight, model.classifier.weight)

