@@ -153,8 +153,9 @@ def check_texts(texts: Sequence, name: str = "texts", first_row: int = 0, where:
     not_text = [i for i, value in enumerate(values) if not isinstance(value, str)]
     if not_text:
         examples = [values[i] for i in not_text[:3]]
-        raise CourseError(f"{name} has {len(not_text)} entr{'y' if len(not_text) == 1 else 'ies'} that "
-                          f"are not text ({where} {_rows(not_text, first_row)}; values like {examples}). "
+        one = len(not_text) == 1
+        raise CourseError(f"{name} has {len(not_text)} {'entry that is' if one else 'entries that are'} "
+                          f"not text ({where} {_rows(not_text, first_row)}; values like {examples}). "
                           "Fix: remove those rows or fill in the text (an empty CSV cell reads as NaN).")
     blank = [i for i, value in enumerate(values) if not value.strip()]
     if blank:

@@ -4,7 +4,9 @@
     python scripts/execute_notebooks.py notebooks/04*.ipynb
 
 Runs with COURSE_FAST=1 and the hub offline (as conftest.py sets for pytest), so the
-committed outputs are the ones `pytest --nbval` compares against. Cells tagged
+committed outputs are the ones `pytest --nbval` compares against. Progress bars are
+plain text (COURSE_PROGRESS=text) and streams are coalesced, so a stored bar shows its
+final state; widget state is saved with the notebook. Cells tagged
 `raises-exception` may raise; any other error stops with the cell shown. Execution
 counts are renumbered and kernel metadata is normalised so diffs stay small.
 """
@@ -26,6 +28,7 @@ ENVIRONMENT = {
     "TRANSFORMERS_OFFLINE": "1",
     "TOKENIZERS_PARALLELISM": "false",
     "PYTHONHASHSEED": "0",
+    "COURSE_PROGRESS": "text",  # plain text progress bars: the stored output shows the bar's final state
 }
 
 
@@ -34,10 +37,9 @@ def execute(path: Path) -> float:
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     notebook.metadata.pop("widgets", None)
     started = time.perf_counter()
-    client = NotebookClient(notebook, timeout=1800, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}})
-    client.execute()
-    notebook.metadata.pop("widgets", None)  # widget state is per run; the static fallback lives in outputs
+    client = NotebookClient(notebook, timeout=1800, kernel_name="python3", coalesce_streams=True,
+                            store_widget_state=True, resources={"metadata": {"path": str(path.parent)}})
+    client.execute()  # widget state is saved, so JupyterLab and nbviewer show sliders without a kernel
     notebook.metadata["language_info"] = {"name": "python"}
     for cell in notebook.cells:
         cell.metadata.pop("execution", None)

@@ -142,3 +142,98 @@ def test_own_file_loads(tmp_path):
     frame = data.load_sms_spam(own)
     assert frame["label_id"].tolist() == [0, 1]
     assert isinstance(frame, pd.DataFrame)
+
+
+# --- any labelled texts: LabelMap, from_dataframe, load_csv --------------------------------------
+
+def test_label_map_orders_and_encodes():
+    assert data.LabelMap.from_values(["spam", "ham", "spam"]).names == ("ham", "spam")
+    assert data.LabelMap.from_values([10, 2, 1.0]).names == ("1", "2", "10")  # numbers sort as numbers
+    ordered = data.LabelMap.from_values(["b", "a"], order=["b", "a"])
+    assert ordered.id2label == {0: "b", 1: "a"} and ordered.label2id == {"b": 0, "a": 1}
+    assert ordered.encode(["a", "b", "a"]).tolist() == [1, 0, 1]
+    assert ordered.decode([1, 0]) == ["a", "b"]
+    with pytest.raises(CourseError, match=r"\['c'\] that are not among the classes"):
+        ordered.encode(["c"])
+    with pytest.raises(CourseError, match="at least two classes"):
+        data.LabelMap(("only",))
+    with pytest.raises(CourseError, match=r"\['x'\] are not in the label order"):
+        data.LabelMap.from_values(["a", "x"], order=["a", "b"])
+
+
+def test_from_dataframe_checks_dedupes_and_summarises():
+    frame = pd.DataFrame({"message": ["hi", "win cash", "hi", "lunch?", "prize!"],
+                          "kind": ["ok", "junk", "ok", "ok", "junk"]})
+    prepared = data.from_dataframe(frame, "message", "kind")
+    assert prepared.label_names == ("junk", "ok")
+    assert prepared.duplicates_removed == 1 and len(prepared.frame) == 4
+    assert list(prepared.frame.columns) == ["text", "label", "label_id"]
+    assert prepared.summary().loc["ok", "texts"] == 2
+    assert "5 rows, 2 classes; 1 repeated texts removed, 4 left" in prepared.describe()
+
+
+@pytest.mark.parametrize(("frame", "message"), [
+    (pd.DataFrame({"text": ["a", "b"], "label": ["x", "x"]}), r"holds only one class \(\['x'\]\)"),
+    (pd.DataFrame({"text": ["a", None, "c"], "label": ["x", "y", "x"]}), r"not text \(row 1"),
+    (pd.DataFrame({"text": ["a", "b", "c"], "label": ["x", None, "y"]}), r"1 missing label \(row 1\)"),
+    (pd.DataFrame({"words": ["a"], "label": ["x"]}), r"no column 'text'; its columns are \['words', 'label'\]"),
+    (pd.DataFrame({"text": [], "label": []}), "has no rows"),
+])
+def test_from_dataframe_refuses_bad_rows(frame, message):
+    with pytest.raises(CourseError, match=message):
+        data.from_dataframe(frame)
+
+
+def test_load_csv_detects_separator_and_encoding(tmp_path):
+    path = tmp_path / "mine.csv"
+    path.write_bytes("review;stars\nTrès bien;good\nBof, pas terrible;bad\nSuper café;good\n".encode("cp1252"))
+    loaded = data.load_csv(path, "review", "stars")
+    assert loaded.encoding == "cp1252"
+    assert loaded.frame["text"].tolist()[0] == "Très bien"
+    assert loaded.label_names == ("bad", "good")
+    quoted = tmp_path / "quoted.csv"
+    quoted.write_text('text,label\n"Hello, world",a\n"say ""hi""",b\n', encoding="utf-8")
+    assert data.load_csv(quoted, "text", "label").frame["text"].tolist() == ["Hello, world", 'say "hi"']
+
+
+def test_load_csv_names_the_blank_line(tmp_path):
+    path = tmp_path / "gaps.csv"
+    path.write_text("text,label\nfine,a\n,b\nalso fine,a\n", encoding="utf-8")
+    with pytest.raises(CourseError, match=r"gaps.csv, column 'text', has 1 entry that is not text \(line 3"):
+        data.load_csv(path, "text", "label")
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"", "is empty"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "looks like a binary file"),
+    (b"just one line of prose without separators\nand another\n", "does not look like a CSV table"),
+    (b'text,label\n"unterminated,a\nrest,b\n', "not a well-formed CSV file|no column|one class|not text"),
+])
+def test_load_csv_refuses_files_that_are_not_csv(tmp_path, content, message):
+    path = tmp_path / "bad.csv"
+    path.write_bytes(content)
+    with pytest.raises(CourseError, match=message):
+        data.load_csv(path, "text", "label")
+
+
+def test_load_csv_missing_file_and_split(tmp_path):
+    with pytest.raises(CourseError, match="does not exist"):
+        data.load_csv(tmp_path / "nope.csv", "text", "label")
+    rows = [f"message number {i},{'a' if i % 3 else 'b'}" for i in range(90)]
+    path = tmp_path / "ok.csv"
+    path.write_text("text,label\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    splits = data.load_csv(path, "text", "label").split()
+    assert [len(frame) for _, frame in splits.items()] == [63, 9, 18]
+    assert splits.label_names == ("a", "b") and data.check_leakage(splits).ok
+    tiny = tmp_path / "tiny.csv"
+    tiny.write_text("text,label\none,a\ntwo,a\nthree,a\nfour,b\n", encoding="utf-8")
+    with pytest.raises(CourseError, match=r"Cannot split 4 texts.*a: 3, b: 1.*add texts to the smallest classes"):
+        data.load_csv(tiny, "text", "label").split()
+
+
+def test_question_titles_load_offline_with_their_checksums():
+    splits = data.load_question_titles()
+    assert [len(frame) for _, frame in splits.items()] == [11996, 1998, 5991]
+    assert len(splits.label_names) == 20 and splits.label_names[0] == "ajax"
+    assert data.check_leakage(splits).ok
+    assert splits.train["label_id"].value_counts().max() == 600
