@@ -2,6 +2,7 @@
 # Install everything the course needs, then open it or test it.
 #
 #   bash course.sh lab     # install, then open the notebooks in JupyterLab
+#   COURSE_FAST=1 bash course.sh lab   # the same, in fast mode (fewer training messages)
 #   bash course.sh test    # install, then run the whole test suite (what CI runs)
 #   bash course.sh install # install only
 #
@@ -50,7 +51,16 @@ case "$action" in
     echo "course.sh: installed into $("$python_bin" -c 'import sys; print(sys.prefix)')"
     ;;
   lab)
-    exec "$python_bin" -m jupyterlab notebooks/
+    lab_args=(notebooks/)
+    if [ "$(id -u)" = "0" ]; then
+      # JupyterLab refuses to start as root unless told to (containers, some cloud machines)
+      echo "course.sh: running as root, so JupyterLab is started with --allow-root"
+      lab_args+=(--allow-root)
+    fi
+    if [ "${COURSE_FAST:-}" = "1" ]; then
+      echo "course.sh: fast mode (COURSE_FAST=1): the notebooks train on fewer messages"
+    fi
+    exec "$python_bin" -m jupyterlab "${lab_args[@]}"
     ;;
   test)
     pip_install "playwright>=1.40"

@@ -1,12 +1,31 @@
-"""Command line for instructors and CI.
+"""Command line: train and use a classifier on any CSV file, check a machine, and instructors' tools.
 
+    python -m course_utils train FILE.csv --text-column C --label-column C [--model M] [--epochs N]
+        [--batch-size N] [--max-length N] [--lr X] [--output DIR] [--overwrite] [--seed N]
+    python -m course_utils predict DIR "a text" ["another text" ...]
+    python -m course_utils predict DIR --file FILE.csv [--text-column C] [--output OUT.csv] [--overwrite]
+    python -m course_utils doctor                      # will the course run here? one line per check
     python -m course_utils quiz check [FILES]          # validate quiz files (default: quizzes/*.yaml)
     python -m course_utils quiz answer-key [-o FILE]   # the answer key as Markdown (default: stdout)
     python -m course_utils exercises OUTDIR [--notebooks DIR] [--overwrite]   # workshop exercise copies
 
+``train`` does what the notebooks do, in one command (the last notebook, 08, walks the same
+path): it reads the CSV, removes repeated texts, makes a stratified train/validation/test
+split with no text in two splits, prints a data summary, fine-tunes (the packaged
+all-MiniLM-L6-v2 by default, offline) with a progress bar, prints the test metrics per
+class and saves to DIR (default ``./model-<csv name>``) the model, its tokenizer, the class
+names, for two classes the threshold chosen on validation, ``splits.json`` and
+``metrics.json``. ``predict`` labels texts with such a folder; ``doctor`` checks Python,
+the packages, the device, the packaged model, the data and the widgets, and exits 0 only
+when the course will run. The code of these three lives in :mod:`course_utils.cli`.
+
+Bad input (a missing, empty, binary or non-CSV file, a missing column, one class only,
+blank texts, an output that exists without ``--overwrite``, an incomplete model folder)
+is reported in one line ``error: ...`` naming the problem and the fix, with exit status 2,
+and nothing is written; Ctrl-C during training leaves nothing behind (exit status 130).
 A malformed quiz file is reported in one line naming the file, the item and the field,
-and the exit status is 1; nothing is written. Introduced with the quizzes (every notebook's
-section "7. Practice").
+and the exit status is 1; nothing is written. The quiz tools were introduced with the
+quizzes (every notebook's section "7. Practice").
 """
 
 from __future__ import annotations
@@ -98,8 +117,65 @@ def add_exercises_parser(commands) -> None:
     exercises.add_argument("--overwrite", action="store_true", help="replace the exercise notebooks in OUTDIR")
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line on stderr (exit status 2)."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {message}. Fix: see {self.prog} --help\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {value}")
+    return value
+
+
+def _learning_rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a learning rate such as 5e-5, got {text!r}") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"expected a learning rate above 0 and below 1 such as 5e-5, got {text}")
+    return value
+
+
+def add_train_parser(commands) -> None:
+    train = commands.add_parser("train", help="fine-tune a classifier on a CSV file of texts and labels")
+    train.add_argument("csv", metavar="FILE.csv", help="a CSV file with a header line, one text and its label per row")
+    train.add_argument("--text-column", required=True, metavar="C", help="the column holding the texts")
+    train.add_argument("--label-column", required=True, metavar="C", help="the column holding the labels")
+    train.add_argument("--model", metavar="M", help="'packaged', a hub id or a local folder "
+                                                    "(default: chosen by course_utils.models.choose_model)")
+    train.add_argument("--epochs", type=_positive_int, default=2, metavar="N",
+                       help="passes over the training texts (2)")
+    train.add_argument("--batch-size", type=_positive_int, default=16, metavar="N", help="texts per step (16)")
+    train.add_argument("--max-length", type=_positive_int, default=128, metavar="N",
+                       help="tokens kept per text; longer texts are truncated (128)")
+    train.add_argument("--lr", type=_learning_rate, default=5e-5, metavar="X", help="peak learning rate (5e-5)")
+    train.add_argument("--output", metavar="DIR", help="the folder to save to (default: ./model-<csv name>)")
+    train.add_argument("--overwrite", action="store_true", help="replace DIR if it holds a saved model")
+    train.add_argument("--seed", type=int, default=42, metavar="N", help="seed of the split and the training (42)")
+
+
+def add_predict_parser(commands) -> None:
+    predict = commands.add_parser("predict", help="label texts with a model saved by train")
+    predict.add_argument("model_dir", metavar="DIR", help="a folder written by train")
+    predict.add_argument("texts", nargs="*", metavar="TEXT", help="texts to label (quote each one)")
+    predict.add_argument("--file", metavar="FILE.csv", help="label the texts of a CSV file instead")
+    predict.add_argument("--text-column", default="text", metavar="C", help="the text column of --file (text)")
+    predict.add_argument("--output", metavar="OUT.csv", help="write text,label,probability to OUT.csv")
+    predict.add_argument("--overwrite", action="store_true", help="replace OUT.csv if it exists")
+    predict.add_argument("--max-length", type=_positive_int, default=128, metavar="N",
+                         help="tokens kept per text (128, as in train)")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m course_utils",
+    parser = OneLineParser(prog="python -m course_utils",
                                      description="Tools for the course 'Fine-tuning BERT for text classification'.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
@@ -112,12 +188,46 @@ def build_parser() -> argparse.ArgumentParser:
     key.add_argument("files", nargs="*", metavar="FILE", help="quiz files (default: every quizzes/*.yaml)")
     key.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
     add_exercises_parser(commands)
+    add_train_parser(commands)
+    add_predict_parser(commands)
+    commands.add_parser("doctor", help="check that the course will run on this machine")
     return parser
+
+
+def _one_line(error: Exception) -> str:
+    return " ".join(str(error).split())
+
+
+def cli_command(args) -> int:
+    """``train``, ``predict`` and ``doctor`` (course_utils.cli). Bad input: one line, exit status 2."""
+    from course_utils import cli
+
+    try:
+        if args.command == "train":
+            return cli.train_command(cli.TrainSettings(
+                csv=args.csv, text_column=args.text_column, label_column=args.label_column, model=args.model,
+                epochs=args.epochs, batch_size=args.batch_size, max_length=args.max_length, lr=args.lr,
+                output=args.output, overwrite=args.overwrite, seed=args.seed))
+        if args.command == "predict":
+            return cli.predict_command(args.model_dir, args.texts, args.file, args.text_column, args.output,
+                                       args.overwrite, args.max_length)
+        return cli.doctor_command()
+    except CourseError as error:
+        print(f"error: {_one_line(error)}", file=sys.stderr)
+        return 2
+    except OSError as error:  # a disk that is full or a folder that cannot be written
+        print(f"error: {_one_line(error)}. Fix: check the path, its permissions and the free space.", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: nothing was written.", file=sys.stderr)
+        return 130
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m course_utils`` and the ``course-utils`` script."""
     args = build_parser().parse_args(argv)
+    if args.command in ("train", "predict", "doctor"):
+        return cli_command(args)
     if args.command == "exercises":
         return exercises_command(args.out_dir, args.notebooks, args.overwrite)
     try:

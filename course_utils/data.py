@@ -288,14 +288,14 @@ def _sniff_separator(text: str) -> str:
         return ","
 
 
-def load_csv(path: str | Path, text_column: str, label_column: str, *, label_order: Sequence | None = None,
-             encoding: str | None = None, sep: str | None = None, dedupe: bool = True) -> TextData:
-    """Read a CSV file of texts and labels with a header line (notebook 07; the CLI's ``train``).
+def read_csv_table(path: str | Path, *, encoding: str | None = None, sep: str | None = None,
+                   min_columns: int = 2) -> tuple[pd.DataFrame, str]:
+    """A CSV file with a header line as a DataFrame of strings, and the encoding used (notebook 07; the CLI).
 
     The encoding is the one stated, else detected (UTF-8, then Windows-1252, then
-    Latin-1); the separator is the one stated, else detected among ``, ; TAB |``.
-    Problems (a missing, empty, binary or non-CSV file, a missing column, one class
-    only, blank texts) raise :class:`CourseError` naming the file, the rows and the fix.
+    Latin-1); the separator is the one stated, else detected among ``, ; TAB |``. A missing,
+    empty, binary or malformed file, or one with fewer than ``min_columns`` columns, raises
+    :class:`CourseError` naming the file and the fix.
     """
     path = Path(path).expanduser()
     if not path.is_file():
@@ -312,12 +312,25 @@ def load_csv(path: str | Path, text_column: str, label_column: str, *, label_ord
                           "that line, or state the separator.") from None
     except pd.errors.EmptyDataError:
         raise CourseError(f"{path} has no columns. Fix: point to a CSV file with a header line.") from None
-    if len(frame.columns) < 2:
+    if len(frame.columns) < min_columns:
         raise CourseError(f"{path} does not look like a CSV table: it has one column ({list(frame.columns)[:1]}) "
                           f"with separator {separator!r}. Fix: a header line and at least a text and a label column, "
                           "comma-separated.")
+    return frame, used_encoding
+
+
+def load_csv(path: str | Path, text_column: str, label_column: str, *, label_order: Sequence | None = None,
+             encoding: str | None = None, sep: str | None = None, dedupe: bool = True) -> TextData:
+    """Read a CSV file of texts and labels with a header line (notebook 07; the CLI's ``train``).
+
+    Read with :func:`read_csv_table` (encoding and separator detected unless stated), then
+    checked by :func:`from_dataframe`. Problems (a missing, empty, binary or non-CSV file,
+    a missing column, one class only, blank texts) raise :class:`CourseError` naming the
+    file, the rows and the fix.
+    """
+    frame, used_encoding = read_csv_table(path, encoding=encoding, sep=sep)
     return from_dataframe(frame, text_column, label_column, label_order=label_order, dedupe=dedupe,
-                          source=str(path), first_row=2, where="line", encoding=used_encoding)
+                          source=str(Path(path).expanduser()), first_row=2, where="line", encoding=used_encoding)
 
 
 # ---------------------------------------------------------------------------

@@ -313,6 +313,16 @@ def load_classifier(choice: ModelChoice | str | None = None, label_names: Sequen
     return model, tokenizer
 
 
+def _usual_permissions(folder: Path) -> None:
+    """The permissions a new folder and its files normally get (a temporary folder starts private)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    folder.chmod(0o777 & ~umask)
+    for path in folder.iterdir():
+        if path.is_file():
+            path.chmod(0o666 & ~umask)
+
+
 THRESHOLD_KEY = "decision_threshold"
 POSITIVE_KEY = "positive_label"
 
@@ -351,6 +361,7 @@ def save_classifier(model, tokenizer, folder: str | Path, *, threshold: float | 
             tokenizer.save_pretrained(staging)
         for name, text in (extra_files or {}).items():
             (staging / name).write_text(text, encoding="utf-8")
+        _usual_permissions(staging)
         if target.exists():
             shutil.rmtree(target)
         staging.rename(target)

@@ -554,6 +554,14 @@ def _progress_bar(total: int, enabled: bool):
 _OUT_OF_MEMORY = tuple({getattr(torch, "OutOfMemoryError", torch.cuda.OutOfMemoryError), torch.cuda.OutOfMemoryError})
 
 
+def _loss_not_finite(loss_value: float, step: int, epoch: int, lr: float) -> CourseError:
+    return CourseError(
+        f"The training loss became {loss_value} at step {step} (epoch {epoch}); training stopped there, "
+        "before that step changed any weight. Fix: lower the learning rate (lr="
+        f"{lr:g}; try {lr / 10:g}), keep gradient clipping on (max_grad_norm=1.0), and on a GPU try "
+        "mixed_precision='bf16' or 'no' instead of fp16.")
+
+
 def _train_step(model, batch, device, amp_dtype, weights, optimizer, scheduler, scaler, max_grad_norm,
                 step: int, epoch: int, lr: float, batch_size: int) -> tuple[float, int]:
     """One optimizer step; returns (loss, correct predictions). Refuses a NaN/inf loss before ``backward``."""
@@ -563,11 +571,7 @@ def _train_step(model, batch, device, amp_dtype, weights, optimizer, scheduler, 
         loss = _loss(outputs, batch["labels"], weights)
         loss_value = float(loss.detach())
         if not math.isfinite(loss_value):
-            raise CourseError(
-                f"The training loss became {loss_value} at step {step} (epoch {epoch}); training stopped there, "
-                "before that step changed any weight. Fix: lower the learning rate (lr="
-                f"{lr:g}; try {lr / 10:g}), keep gradient clipping on (max_grad_norm=1.0), and on a GPU try "
-                "mixed_precision='bf16' or 'no' instead of fp16.")
+            raise _loss_not_finite(loss_value, step, epoch, lr)
         scaler.scale(loss).backward()
         if max_grad_norm:
             scaler.unscale_(optimizer)
@@ -643,13 +647,114 @@ def _load_checkpoint(folder: Path, fingerprint: dict) -> tuple[Path, dict] | Non
     return None
 
 
+# --- several processes or GPUs (accelerate launch, torchrun) -----------------------------------
+
+
+def _launched_processes() -> int:
+    """How many processes ``accelerate launch`` or ``torchrun`` started (``WORLD_SIZE``; 1 otherwise)."""
+    try:
+        return int(os.environ.get("WORLD_SIZE", "1"))
+    except ValueError:
+        return 1
+
+
+def _distributed_accelerator(accelerator, mixed_precision, batch_size: int, device=None):
+    """The ``accelerate.Accelerator`` of a run over several processes, or ``None`` for one process.
+
+    Used when a launcher started several processes (``WORLD_SIZE`` above 1) or the caller
+    passes an ``accelerator``. The course's ``mixed_precision`` setting becomes accelerate's;
+    ``split_batches=True`` splits every batch of ``batch_size`` texts over the processes, so
+    N processes take the same optimizer steps on the same batches as one process does. Where
+    the course would train on the CPU (no GPU, or ``device="cpu"``), the processes talk
+    over gloo on the CPU.
+    """
+    if accelerator is None and _launched_processes() <= 1:
+        return None
+    try:
+        import accelerate
+    except ImportError:
+        raise CourseError(f"This run was started on {_launched_processes()} processes, which needs the accelerate "
+                          "package. Fix: pip install accelerate (it is in requirements.txt).") from None
+    if accelerator is None:
+        from course_utils.device import get_device
+
+        cpu = (torch.device(device) if device is not None else get_device()).type == "cpu"
+        amp_dtype = _amp_dtype(accelerate.PartialState(cpu=cpu).device, mixed_precision)
+        precision = {torch.bfloat16: "bf16", torch.float16: "fp16"}.get(amp_dtype, "no")
+        accelerator = accelerate.Accelerator(cpu=cpu, mixed_precision=precision,
+                                             dataloader_config=accelerate.DataLoaderConfiguration(split_batches=True))
+        if accelerator.num_processes != _launched_processes():
+            raise CourseError(f"{_launched_processes()} processes were started, but accelerate connected "
+                              f"{accelerator.num_processes} on {accelerator.device.type}: every process would "
+                              "train alone. Fix: train on CUDA GPUs, or on the CPU with device='cpu' (or "
+                              "COURSE_DEVICE=cpu) under torchrun --nproc_per_node N.")
+    if accelerator.split_batches and batch_size % accelerator.num_processes:
+        raise CourseError(f"batch_size={batch_size} cannot be split evenly over {accelerator.num_processes} "
+                          f"processes. Fix: a batch_size that is a multiple of {accelerator.num_processes}.")
+    return accelerator
+
+
+def _val_batch_size(batch_size: int, accelerator) -> int:
+    """Validation batches: 64 texts or ``batch_size``, a multiple of the process count when batches are split."""
+    size = max(64, batch_size)
+    if accelerator is not None and accelerator.split_batches:
+        size = -(-size // accelerator.num_processes) * accelerator.num_processes
+    return size
+
+
+def _train_step_distributed(accelerator, model, batch, weights, optimizer, scheduler, max_grad_norm,
+                            step: int, epoch: int, lr: float) -> tuple[float, int]:
+    """One optimizer step on this process's part of the batch; returns (loss of the whole batch, correct here).
+
+    ``accelerator.backward`` averages the gradients over the processes. The loss is averaged
+    too, so every process records the same value and a NaN stops all of them at once.
+    """
+    outputs = model(**batch)
+    loss = _loss(outputs, batch["labels"], weights)
+    loss_value = float(accelerator.reduce(loss.detach().float(), "mean"))
+    if not math.isfinite(loss_value):
+        raise _loss_not_finite(loss_value, step, epoch, lr)
+    accelerator.backward(loss)
+    if max_grad_norm:
+        accelerator.clip_grad_norm_(model.parameters(), max_grad_norm)
+    optimizer.step()
+    scheduler.step()
+    optimizer.zero_grad(set_to_none=True)
+    return loss_value, int((outputs.logits.detach().argmax(dim=-1) == batch["labels"]).sum())
+
+
+def _sum_over_processes(accelerator, *counts: int) -> list[int]:
+    """Each count added up over all processes (one collective call)."""
+    totals = accelerator.reduce(torch.tensor(counts, dtype=torch.long, device=accelerator.device), "sum")
+    return [int(total) for total in totals.tolist()]
+
+
+def _gathered_logits(accelerator, model, shards) -> tuple[np.ndarray, np.ndarray]:
+    """Logits and labels of the whole validation set: each process scores its part of every batch.
+
+    ``gather_for_metrics`` drops the texts accelerate repeats to fill the last batch, so
+    every process gets each validation text exactly once (in batch order, not the frame's:
+    the scores do not depend on the order).
+    """
+    logit_parts, label_parts = [], []
+    model.eval()
+    with torch.no_grad():
+        for batch in shards:
+            batch = dict(batch)
+            labels = batch.pop("labels")
+            logits, labels = accelerator.gather_for_metrics((model(**batch).logits.float(), labels))
+            logit_parts.append(logits.cpu().numpy())
+            label_parts.append(labels.cpu().numpy())
+    return np.concatenate(logit_parts), np.concatenate(label_parts)
+
+
 def train(model, tokenizer, train_df, val_df=None, *, epochs: int = 2, batch_size: int = 16, lr: float = 5e-5,
           weight_decay: float = 0.01, warmup_ratio: float = 0.1, max_length: int = 128,
           max_grad_norm: float | None = 1.0, seed: int = 42, device=None, mixed_precision="auto",
           class_weights: Sequence[float] | None = None, early_stopping_patience: int | None = None,
           keep_best: bool = True, select_metric: str | None = None, positive: int = 1,
           optimizer: str = "adamw", schedule: str = "linear", checkpoint_dir: str | Path | None = None,
-          progress: bool = True, group_by_length: bool = True) -> TrainResult:
+          progress: bool = True, group_by_length: bool = True, accelerator=None) -> TrainResult:
     """Fine-tune ``model`` on ``train_df``, validating on ``val_df`` each epoch (notebook 04).
 
     The loop of notebook 04: AdamW (no weight decay on biases and LayerNorm weights)
@@ -668,6 +773,13 @@ def train(model, tokenizer, train_df, val_df=None, *, epochs: int = 2, batch_siz
     the same settings resumes after the last saved epoch and ends with the same weights
     as an uninterrupted run. ``train_df`` may also be a DataLoader yielding batches with
     ``labels``. The model is trained in place; the result holds the history.
+
+    Several processes or GPUs: run the same script under ``accelerate launch`` or
+    ``torchrun``. Each process then trains on its part of every batch of ``batch_size``
+    texts (``batch_size`` must divide by the number of processes), the validation logits
+    are gathered from all of them, and only the main process prints and writes
+    checkpoints. Each process uses its own GPU (``device="cpu"``, or no GPU: the CPU).
+    An ``accelerate.Accelerator`` of your own can be passed as ``accelerator``.
     """
     from course_utils.device import get_device
 
@@ -680,8 +792,13 @@ def train(model, tokenizer, train_df, val_df=None, *, epochs: int = 2, batch_siz
     metric = _select_metric(select_metric, num_labels)
     _check_max_length(model, max_length)
     max_positions = _max_positions(model)
-    device = torch.device(device) if device is not None else get_device()
-    amp_dtype = _amp_dtype(device, mixed_precision)
+    accelerator = _distributed_accelerator(accelerator, mixed_precision, batch_size, device)  # None: one process
+    if accelerator is None:
+        device = torch.device(device) if device is not None else get_device()
+        amp_dtype = _amp_dtype(device, mixed_precision)
+    else:  # each process has its own device; accelerate applies the mixed precision
+        device, amp_dtype = accelerator.device, None
+        progress = progress and accelerator.is_main_process
     weights = _class_weights(class_weights, num_labels, device)
     if isinstance(train_df, pd.DataFrame):
         _check_frame(train_df, "train_df", need_labels=True)
@@ -692,7 +809,7 @@ def train(model, tokenizer, train_df, val_df=None, *, epochs: int = 2, batch_siz
     train_loader = _as_loader(train_df, tokenizer, "train_df", batch_size=batch_size, max_length=max_length,
                               shuffle=True, seed=seed, need_labels=True, group_by_length=group_by_length)
     val_loader = None if val_df is None else _as_loader(
-        val_df, tokenizer, "val_df", batch_size=max(64, batch_size), max_length=max_length,
+        val_df, tokenizer, "val_df", batch_size=_val_batch_size(batch_size, accelerator), max_length=max_length,
         shuffle=False, seed=seed, need_labels=True)
     _check_all_batches(train_loader, num_labels, max_positions)  # bad labels fail here, before any weight changes
     if val_loader is not None:
@@ -746,6 +863,12 @@ def train(model, tokenizer, train_df, val_df=None, *, epochs: int = 2, batch_siz
             if progress:
                 print(f"resuming from the checkpoint of epoch {state['epoch']} in {folder}")
     resumed_from = first_epoch - 1
+    trained, train_batches, val_batches = model, train_loader, val_loader
+    if accelerator is not None:  # model wrapped for syncing gradients; each process gets its part of every batch
+        trained, optimizer_obj, train_batches, scheduler = accelerator.prepare(
+            model, optimizer_obj, train_loader, scheduler)
+        if isinstance(val_loader, DataLoader):
+            val_batches = accelerator.prepare(val_loader)
 
     bar = _progress_bar(total_steps, progress)
     bar.update(len(history))
@@ -755,18 +878,24 @@ def train(model, tokenizer, train_df, val_df=None, *, epochs: int = 2, batch_siz
         sampler = getattr(train_loader, "batch_sampler", None)
         if hasattr(sampler, "set_epoch"):
             sampler.set_epoch(epoch - 1)
-        model.train()
+        trained.train()
         epoch_start = time.perf_counter()
         losses, samples, correct = [], 0, 0
-        for batch in train_loader:
+        tokens_before = (real_tokens, padded_tokens)
+        for batch in train_batches:
             check_batch(batch, num_labels, max_positions)
             real_tokens += int(batch["attention_mask"].sum())
             padded_tokens += batch["attention_mask"].numel()
             batch = _to_device(batch, device)
             step_lr = optimizer_obj.param_groups[0]["lr"]  # the rate this step uses
-            loss_value, step_correct = _train_step(model, batch, device, amp_dtype, weights, optimizer_obj,
-                                                   scheduler, scaler, max_grad_norm, len(history) + 1, epoch,
-                                                   lr, batch_size)
+            if accelerator is None:
+                loss_value, step_correct = _train_step(model, batch, device, amp_dtype, weights, optimizer_obj,
+                                                       scheduler, scaler, max_grad_norm, len(history) + 1, epoch,
+                                                       lr, batch_size)
+            else:
+                loss_value, step_correct = _train_step_distributed(accelerator, trained, batch, weights, optimizer_obj,
+                                                                   scheduler, max_grad_norm, len(history) + 1,
+                                                                   epoch, lr)
             losses.append(loss_value)
             samples += len(batch["labels"])
             correct += step_correct
@@ -774,12 +903,19 @@ def train(model, tokenizer, train_df, val_df=None, *, epochs: int = 2, batch_siz
             bar.update(1)
             bar.set_postfix(epoch=epoch, loss=f"{loss_value:.3f}", refresh=False)
         epoch_seconds = time.perf_counter() - epoch_start
+        if accelerator is not None:  # each process saw its part of every batch: add the parts up, once an epoch
+            samples, correct, epoch_real, epoch_padded = _sum_over_processes(
+                accelerator, samples, correct, real_tokens - tokens_before[0], padded_tokens - tokens_before[1])
+            real_tokens, padded_tokens = tokens_before[0] + epoch_real, tokens_before[1] + epoch_padded
         train_seconds += epoch_seconds
         train_samples += samples
         row = {"epoch": epoch, "train_loss": float(np.mean(losses)) if losses else float("nan"),
                "train_accuracy": correct / samples if samples else float("nan")}
         if val_loader is not None:
-            scores = _evaluate_loader(model, val_loader, device, amp_dtype, positive=positive)
+            if val_batches is not val_loader:  # several processes: each scores its part, the logits are gathered
+                scores = _scores(*_gathered_logits(accelerator, model, val_batches), None, positive)
+            else:
+                scores = _evaluate_loader(model, val_loader, device, amp_dtype, positive=positive)
             row.update({f"val_{key}": value for key, value in scores.items()})
         row.update({"seconds": epoch_seconds, "samples_per_s": samples / epoch_seconds if epoch_seconds else 0.0})
         epoch_rows.append(row)
@@ -812,8 +948,11 @@ def train(model, tokenizer, train_df, val_df=None, *, epochs: int = 2, batch_siz
                      "lowest_val_loss": lowest_val_loss, "epochs_without_gain": epochs_without_gain,
                      "real_tokens": real_tokens, "padded_tokens": padded_tokens, "train_seconds": train_seconds,
                      "train_samples": train_samples, "stopped_early": stopped_early}
-            _save_checkpoint(checkpoint_folder, model, optimizer_obj, scheduler, scaler, state,
-                             best_state if best_epoch != epoch else None)
+            if accelerator is None or accelerator.is_main_process:
+                _save_checkpoint(checkpoint_folder, model, optimizer_obj, scheduler, scaler, state,
+                                 best_state if best_epoch != epoch else None)
+            if accelerator is not None:
+                accelerator.wait_for_everyone()
     bar.close()
 
     last_epoch = epoch_rows[-1]["epoch"]
@@ -825,6 +964,9 @@ def train(model, tokenizer, train_df, val_df=None, *, epochs: int = 2, batch_siz
         if progress:
             print(f"restored the weights of epoch {best_epoch} (best validation {metric} {best_value:.3f})")
     model.eval()
+    if accelerator is not None:  # hand back the plain model (no accelerate wrapper left on its forward)
+        accelerator.unwrap_model(trained, keep_fp32_wrapper=False)
+        accelerator.wait_for_everyone()
     return TrainResult(
         history=pd.DataFrame(history, columns=["step", "epoch", "train_loss", "lr"]),
         epochs=pd.DataFrame(epoch_rows),

@@ -64,6 +64,7 @@ NOT_ON_COLAB = {
     "jupyterlab": "Colab is the notebook server",
     "nbval": "tests only",
     "pytest": "tests only",
+    "accelerate": "only train() on several processes needs it, and Colab preinstalls it",
 }
 # A call of course_utils' train(...) with arguments; `model.train()` does not count.
 TRAIN_CALL = re.compile(r"(?<![\w])train\(\s*[^)\s]")

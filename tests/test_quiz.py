@@ -32,9 +32,10 @@ from course_utils.quiz import (
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "tests" / "fixtures" / "quizzes" / "sample.yaml"
 NOTEBOOK_STEMS = ("00_setup", "01_tokenization", "02_logits_to_predictions", "03_missing_labels",
-                  "04_training_loop", "05_metrics", "06_metrics_pitfalls")
+                  "04_training_loop", "05_metrics", "06_metrics_pitfalls", "07_multiclass", "08_capstone")
+TUTORIAL_SOURCE = "a common tutorial"  # items that mirror the practice questions of a widely used tutorial
 
-# Every practice item of the seeds, in the notebook where its topic is taught.
+# Every practice item of the tutorial the course corrects, in the notebook where its topic is taught.
 SEED_ITEMS = {
     "00_setup": {"what-is-bert": "flashcard", "why-fine-tune": "flashcard",
                  "fine-tuning-involves": "single_choice", "bidirectional-advantage": "single_choice",
@@ -72,16 +73,16 @@ def test_every_notebook_has_a_valid_quiz_file():
 def test_every_seed_item_is_in_its_notebook_quiz(stem):
     quiz = load_quiz(stem)
     types = {item.id: item.type for item in quiz.items}
-    for item_id, item_type in SEED_ITEMS[stem].items():
+    for item_id, item_type in SEED_ITEMS.get(stem, {}).items():
         assert types.get(item_id) == item_type, f"{stem}: seed item {item_id} missing or not a {item_type}"
         item = quiz.item(item_id)
-        assert item.source.startswith("seeds:"), item_id
+        assert item.source.startswith(TUTORIAL_SOURCE), item_id
         if item.type != "flashcard":
             assert item.hint and item.explanation
 
 
 def test_seed_practice_items_keep_hint_and_common_mistakes():
-    """The five practice questions of the seeds keep the seeds' hint and common mistakes."""
+    """The tutorial's five practice questions keep its hint and common mistakes."""
     practice = {
         ("00_setup", "purpose-of-fine-tuning"): ("not training from scratch", "Thinking fine-tuning trains BERT from zero"),
         ("01_tokenization", "correct-tokenization-call"): ("tokenizer(text, ...)", "Using simple split instead of tokenizer"),
@@ -100,7 +101,7 @@ def test_every_quiz_has_at_least_three_items_of_the_course(stem):
     quiz = load_quiz(stem)
     own = [item for item in quiz.items if item.source.startswith("course:")]
     assert len(own) >= 3, f"{stem}: {len(own)} course items"
-    assert all(item.source.startswith(("seeds:", "course:")) for item in quiz.items)
+    assert all(item.source.startswith((TUTORIAL_SOURCE, "course:")) for item in quiz.items)
 
 
 def test_seed_corrections_stay_corrected():
@@ -120,7 +121,7 @@ def test_seed_corrections_stay_corrected():
 
     labels = load_quiz("03_missing_labels").item("missing-labels-fix")
     assert "AttributeError: 'NoneType' object has no attribute 'backward'" in labels.prompt
-    assert "TypeError" in labels.explanation  # where the seeds' TypeError really comes from
+    assert "TypeError" in labels.explanation  # where the tutorial's TypeError really comes from
 
 
 # --------------------------------------------------------------------------- validation

@@ -1,0 +1,416 @@
+"""`python -m course_utils train / predict / doctor`: real training on small CSVs of the packaged data.
+
+The commands run in-process through ``course_utils.__main__.main`` (fast); one bad input runs
+as a subprocess, as a person runs it. Training is real (the packaged
+all-MiniLM-L6-v2, offline) but tiny: 60 SMS messages (2 classes) and 120 question titles
+(4 tags), 1 epoch, 32 tokens per text.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from course_utils import cli, data
+from course_utils.__main__ import main
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ["--epochs", "1", "--max-length", "32", "--batch-size", "16"]
+TAGS = 4
+TITLES_PER_TAG = 30
+
+
+def run_main(argv: list[str]) -> tuple[int, str, str]:
+    """main(argv) in-process: (exit status, stdout, stderr)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(argv)
+        except SystemExit as stop:  # argparse's usage errors
+            code = stop.code
+    return code, out.getvalue(), err.getvalue()
+
+
+def run_subprocess(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "course_utils", *args], capture_output=True, text=True,
+                          cwd=cwd, env=env, timeout=300)
+
+
+def assert_one_error_line(code: int, stderr: str, *fragments: str) -> None:
+    lines = stderr.strip().splitlines()
+    assert code == 2, stderr
+    assert len(lines) == 1 and lines[0].startswith("error: "), stderr
+    assert "Traceback" not in stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+def listing(folder: Path) -> set[str]:
+    return {str(path.relative_to(folder)) for path in folder.rglob("*")}
+
+
+# ---------------------------------------------------------------------------
+# Data and trained models (shared by the module)
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("cli")
+
+
+@pytest.fixture(scope="module")
+def spam_csv(workdir) -> Path:
+    frame = data.subsample(data.deduplicate(data.load_sms_spam()), 60, seed=0)
+    path = workdir / "spam60.csv"
+    frame[["text", "label"]].to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def titles_csv(workdir) -> Path:
+    splits = data.load_question_titles()
+    tags = list(splits.label_names[:TAGS])
+    frame = pd.concat([splits.train[splits.train["label"] == tag].sample(TITLES_PER_TAG, random_state=0)
+                       for tag in tags])
+    path = workdir / "titles120.csv"
+    frame.rename(columns={"text": "title", "label": "tag"})[["title", "tag"]].to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def spam_run(workdir, spam_csv):
+    output = workdir / "spam-model"
+    code, out, err = run_main(["train", str(spam_csv), "--text-column", "text", "--label-column", "label",
+                               "--output", str(output), *TINY])
+    assert code == 0, err
+    return output, out, err
+
+
+@pytest.fixture(scope="module")
+def titles_run(workdir, titles_csv):
+    output = workdir / "titles-model"
+    code, out, err = run_main(["train", str(titles_csv), "--text-column", "title", "--label-column", "tag",
+                               "--output", str(output), *TINY])
+    assert code == 0, err
+    return output, out, err
+
+
+# ---------------------------------------------------------------------------
+# train
+# ---------------------------------------------------------------------------
+
+
+def test_train_spam_prints_summary_progress_and_metrics(spam_run):
+    output, out, err = spam_run
+    assert "Read " in out and "60 rows" in out and "repeated texts removed" in out and "encoding utf-8" in out
+    assert "2 classes: ham " in out and ", spam " in out
+    assert "Split (stratified, seed 42): train 42, validation 6, test 12" in out
+    assert "Long texts: " in out and "exceed --max-length 32 tokens" in out
+    assert "training" in err and "100%" in err  # train()'s progress bar, finished
+    table = out[out.index("Test metrics"):]
+    for row in ("class", "ham", "spam", "accuracy", "macro avg", "weighted avg"):
+        assert f"\n{row} " in table
+    assert "Threshold for spam chosen on validation" in out
+
+
+def test_train_spam_writes_model_splits_and_metrics(spam_run):
+    output, _, _ = spam_run
+    assert {"config.json", "model.safetensors", "metrics.json", "splits.json"} <= set(os.listdir(output))
+    assert any((output / name).is_file() for name in ("tokenizer.json", "vocab.txt"))
+    assert not list(output.parent.glob(".spam-model-*")), "a staging folder was left behind"
+    config = json.loads((output / "config.json").read_text())
+    assert config["id2label"] == {"0": "ham", "1": "spam"} and config["label2id"] == {"ham": 0, "spam": 1}
+    assert 0 < config["decision_threshold"] < 1 and config["positive_label"] == "spam"
+    metrics = json.loads((output / "metrics.json").read_text())
+    assert {"accuracy", "per_class", "macro_f1", "weighted_f1", "threshold"} <= set(metrics)
+    assert set(metrics["per_class"]) == {"ham", "spam"}
+    assert set(metrics["per_class"]["spam"]) == {"precision", "recall", "f1", "support"}
+    assert sum(row["support"] for row in metrics["per_class"].values()) == 12
+    assert metrics["threshold"]["value"] == config["decision_threshold"]
+    assert metrics["threshold"]["chosen_on"] == "validation"
+    assert {"accuracy", "precision", "recall", "f1"} <= set(metrics["threshold"]["test"])
+    splits = json.loads((output / "splits.json").read_text())
+    sizes = {name: part["texts"] for name, part in splits["splits"].items()}
+    assert sizes == {"train": 42, "validation": 6, "test": 12}
+    assert sum(sum(part["classes"].values()) for part in splits["splits"].values()) == 60
+    assert splits["label_names"] == ["ham", "spam"]
+
+
+def test_pipeline_prints_the_class_names(spam_run):
+    from transformers import pipeline
+
+    output, _, _ = spam_run
+    classify = pipeline("text-classification", model=str(output), device="cpu")
+    labels = {row["label"] for row in classify(["Free entry! Text WIN to claim your prize", "see you at 6?"])}
+    assert labels <= {"ham", "spam"} and labels
+
+
+def test_train_multiclass_titles(titles_run):
+    output, out, _ = titles_run
+    tags = sorted(data.load_question_titles().label_names[:TAGS])
+    assert f"{TAGS} classes: " in out and "120 rows" in out
+    config = json.loads((output / "config.json").read_text())
+    assert sorted(config["id2label"].values()) == tags and "decision_threshold" not in config
+    metrics = json.loads((output / "metrics.json").read_text())
+    assert sorted(metrics["per_class"]) == tags and "threshold" not in metrics
+    assert {"accuracy", "macro_f1", "weighted_f1"} <= set(metrics)
+    splits = json.loads((output / "splits.json").read_text())
+    assert splits["text_column"] == "title" and splits["label_column"] == "tag"
+    assert all(count == 3 for count in splits["splits"]["validation"]["classes"].values())
+    assert "Threshold" not in out
+    table = out[out.index("Test metrics"):]
+    assert all(f"\n{tag} " in table for tag in tags)
+
+
+# ---------------------------------------------------------------------------
+# predict
+# ---------------------------------------------------------------------------
+
+
+def test_predict_texts_prints_a_table(spam_run, capsys):
+    output, _, _ = spam_run
+    texts = ["URGENT! You have won a 1 week FREE membership", "Ok lar... Joking wif u oni..."]
+    assert main(["predict", str(output), *texts]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].split() == ["label", "probability", "text"]
+    for line, text in zip(lines[1:3], texts):
+        label, probability, shown = line.split(maxsplit=2)
+        assert label in {"ham", "spam"} and 0 <= float(probability) <= 1 and shown == text
+    assert "threshold saved with the model" in lines[-1]
+
+
+def test_predict_multiclass_uses_the_tag_names(titles_run, capsys):
+    output, _, _ = titles_run
+    tags = set(data.load_question_titles().label_names[:TAGS])
+    assert main(["predict", str(output), "How do I sort a list of dictionaries by a value?"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2 and lines[1].split()[0] in tags
+
+
+def test_predict_file_to_csv(spam_run, workdir):
+    output, _, _ = spam_run
+    source = workdir / "to_label.csv"
+    pd.DataFrame({"id": [1, 2, 3], "message": ["WINNER!! Call 09061701461 to claim", "Where are you?",
+                                               "Your account, sadly, is closed"]}).to_csv(source, index=False)
+    target = workdir / "labelled.csv"
+    before = listing(workdir)
+    code, out, err = run_main(["predict", str(output), "--file", str(source), "--text-column", "message",
+                               "--output", str(target)])
+    assert code == 0, err
+    assert "wrote 3 predictions" in out
+    written = pd.read_csv(target)
+    assert list(written.columns) == ["text", "label", "probability"]
+    assert written["text"].tolist()[2] == "Your account, sadly, is closed"
+    assert set(written["label"]) <= {"ham", "spam"} and written["probability"].between(0, 1).all()
+    assert listing(workdir) - before == {"labelled.csv"}  # no temporary file left
+
+
+# ---------------------------------------------------------------------------
+# Bad input: one line, exit status 2, nothing written
+# ---------------------------------------------------------------------------
+
+BAD_CSVS = {
+    "missing": (None, ["does not exist"]),
+    "empty": (b"", ["is empty"]),
+    "binary": (b"PK\x03\x04\x00\x00binary\x00zip", ["binary file"]),
+    "not_csv": (b"just one line of prose\nand another line of prose\n", ["does not look like a CSV table"]),
+    "no_column": (b"message,category\nhello there,a\nhi,b\n", ["no column 'text'", "'message', 'category'"]),
+    "one_class": (b"text,label\nhello,ham\nhow are you,ham\nsee you,ham\n", ["only one class", "['ham']"]),
+    "blank_text": (b"text,label\nhello,ham\n   ,spam\nwin now,spam\n", ["line 3"]),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_CSVS))
+def test_train_refuses_bad_csv_in_one_line(case, tmp_path):
+    content, fragments = BAD_CSVS[case]
+    path = tmp_path / f"{case}.csv"
+    if content is not None:
+        path.write_bytes(content)
+    before = listing(tmp_path)
+    code, out, err = run_main(["train", str(path), "--text-column", "text", "--label-column", "label",
+                               "--output", str(tmp_path / "model"), *TINY])
+    assert_one_error_line(code, err, *fragments, "Fix:")
+    assert listing(tmp_path) == before
+
+
+def test_train_refuses_an_existing_output_folder(spam_csv, tmp_path):
+    existing = tmp_path / "model"
+    existing.mkdir()
+    (existing / "config.json").write_text("{}")
+    code, _, err = run_main(["train", str(spam_csv), "--text-column", "text", "--label-column", "label",
+                             "--output", str(existing)])
+    assert_one_error_line(code, err, "already exists", "--overwrite")
+    assert listing(tmp_path) == {"model", "model/config.json"}
+
+
+def test_overwrite_never_replaces_a_folder_of_other_files(spam_csv, tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    code, _, err = run_main(["train", str(spam_csv), "--text-column", "text", "--label-column", "label",
+                             "--output", str(tmp_path), "--overwrite"])
+    assert_one_error_line(code, err, "no saved model")
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+@pytest.mark.parametrize("extra, fragment", [
+    (["--epochs", "0"], "--epochs"),
+    (["--lr", "fast"], "--lr"),
+    (["--output", "/nonexistent-folder/model"], "does not exist"),
+    (["--model", "/nonexistent-folder/checkpoint"], "does not exist"),
+])
+def test_train_refuses_bad_options_in_one_line(extra, fragment, spam_csv, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_main(["train", str(spam_csv), "--text-column", "text", "--label-column", "label", *extra])
+    assert_one_error_line(code, err, fragment)
+    assert listing(tmp_path) == set()
+
+
+def test_usage_errors_are_one_line():
+    code, _, err = run_main(["train", "x.csv"])
+    assert_one_error_line(code, err, "--text-column, --label-column", "--help")
+
+
+@pytest.fixture
+def incomplete_model(tmp_path) -> Path:
+    folder = tmp_path / "half-model"
+    folder.mkdir()
+    (folder / "config.json").write_text("{}")
+    return folder
+
+
+@pytest.mark.parametrize("case", ["no_folder", "incomplete", "no_texts", "both", "blank_text", "missing_file",
+                                  "empty_file", "no_column", "header_only", "output_exists"])
+def test_predict_refuses_bad_input_in_one_line(case, spam_run, incomplete_model, tmp_path):
+    model = str(spam_run[0])
+    good = tmp_path / "texts.csv"
+    good.write_text("message\nhello\n")
+    existing = tmp_path / "out.csv"
+    existing.write_text("keep me\n")
+    header_only = tmp_path / "header.csv"
+    header_only.write_text("text,other\n")
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    argv, fragments = {
+        "no_folder": (["predict", str(tmp_path / "nowhere"), "hi"], ["does not exist"]),
+        "incomplete": (["predict", str(incomplete_model), "hi"], ["incomplete", "model.safetensors"]),
+        "no_texts": (["predict", model], ["Nothing to predict"]),
+        "both": (["predict", model, "hi", "--file", str(good)], ["not both"]),
+        "blank_text": (["predict", model, "hi", "  "], ["blank", "argument 2"]),
+        "missing_file": (["predict", model, "--file", str(tmp_path / "nope.csv")], ["does not exist"]),
+        "empty_file": (["predict", model, "--file", str(empty)], ["is empty"]),
+        "no_column": (["predict", model, "--file", str(good)], ["no column 'text'", "['message']"]),
+        "header_only": (["predict", model, "--file", str(header_only)], ["no rows"]),
+        "output_exists": (["predict", model, "hi", "--output", str(existing)], ["already exists", "--overwrite"]),
+    }[case]
+    before = listing(tmp_path)
+    code, out, err = run_main(argv)
+    assert_one_error_line(code, err, *fragments)
+    assert listing(tmp_path) == before and existing.read_text() == "keep me\n"
+
+
+def test_bad_input_as_a_subprocess_has_no_traceback(tmp_path):
+    result = run_subprocess("train", "missing.csv", "--text-column", "text", "--label-column", "label",
+                            cwd=tmp_path)
+    assert_one_error_line(result.returncode, result.stderr, "missing.csv", "does not exist")
+    assert result.stdout == "" and listing(tmp_path) == set()
+
+
+# ---------------------------------------------------------------------------
+# Ctrl-C
+# ---------------------------------------------------------------------------
+
+
+def test_ctrl_c_during_training_leaves_nothing(spam_csv, tmp_path, monkeypatch):
+    from course_utils import training
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(training, "train", interrupted)
+    code, _, err = run_main(["train", str(spam_csv), "--text-column", "text", "--label-column", "label",
+                             "--output", str(tmp_path / "model"), *TINY])
+    assert code == 130 and len(err.strip().splitlines()) == 1 and "interrupted" in err
+    assert "Traceback" not in err and listing(tmp_path) == set()
+
+
+def test_ctrl_c_while_saving_leaves_no_staging_folder(spam_csv, tmp_path, monkeypatch):
+    """Interrupted after the staging folder exists (inside save_classifier): nothing is left."""
+    from course_utils import models, training
+
+    def skip_training(*args, **kwargs):  # the save is what this test interrupts
+        return training.TrainResult(pd.DataFrame(), pd.DataFrame(), best_epoch=1, seconds=0.0,
+                                    samples_per_second=0.0, padding_efficiency=1.0)
+
+    quiet = models.quiet_transformers
+    staged = []
+
+    @contextlib.contextmanager
+    def interrupted_once_staged():
+        staged.extend(tmp_path.glob(".model-*"))
+        if staged:  # save_classifier has made its staging folder: Ctrl-C now
+            raise KeyboardInterrupt
+        with quiet():
+            yield
+
+    monkeypatch.setattr(training, "train", skip_training)
+    monkeypatch.setattr(models, "quiet_transformers", interrupted_once_staged)
+    code, _, err = run_main(["train", str(spam_csv), "--text-column", "text", "--label-column", "label",
+                             "--output", str(tmp_path / "model"), *TINY])
+    assert staged, "the interruption never reached the save"
+    assert code == 130 and "interrupted" in err and "Traceback" not in err
+    assert listing(tmp_path) == set()
+
+
+# ---------------------------------------------------------------------------
+# doctor
+# ---------------------------------------------------------------------------
+
+
+def test_doctor_passes_here(capsys):
+    assert main(["doctor"]) == 0
+    out = capsys.readouterr().out
+    lines = out.strip().splitlines()
+    statuses = {line.split()[0] for line in lines[1:-1]}
+    assert statuses <= {"ok", "warn"}
+    for name in ("python:", "torch:", "transformers:", "tokenizers:", "scikit-learn:", "pandas:", "ipywidgets:",
+                 "device:", "packaged model:", "SMS spam data:", "question titles:", "widgets:"):
+        assert any(line.split(maxsplit=1)[1].startswith(name) for line in lines[1:-1]), name
+    assert "loads offline" in out and "checksum ok" in out and "The course will run here" in out
+
+
+def test_doctor_fails_when_a_check_fails(monkeypatch, capsys):
+    def broken_data():
+        return [cli.CheckResult(cli.FAIL, "SMS spam data", "corrupted", "pip install --force-reinstall x")]
+
+    def crashing_check():
+        raise RuntimeError("the widgets package is broken")
+
+    monkeypatch.setattr(cli, "DOCTOR_CHECKS", [cli.check_python, broken_data, crashing_check])
+    assert main(["doctor"]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL  SMS spam data: corrupted. Fix: pip install --force-reinstall x" in out
+    assert "FAIL  crashing check: RuntimeError: the widgets package is broken. Fix:" in out
+    assert "2 checks failed" in out
+
+
+def test_doctor_python_and_widget_rules(monkeypatch):
+    assert cli.check_python((3, 11, 7))[0].status == cli.OK
+    assert cli.check_python((3, 13, 1))[0].status == cli.WARN
+    assert cli.check_python((3, 9, 18))[0].status == cli.FAIL
+    versions = {"ipywidgets": "8.1.5", "jupyterlab": "4.2.0", "jupyterlab_widgets": None}
+    monkeypatch.setattr(cli, "package_version", versions.get)
+    result = cli.check_widgets()[0]
+    assert result.status == cli.FAIL and "jupyterlab_widgets" in result.fix
+    versions.update({"ipywidgets": "7.6.5", "jupyterlab_widgets": "1.1.0"})
+    assert cli.check_widgets()[0].status == cli.FAIL
+    versions.update({"ipywidgets": "7.7.1", "widgetsnbextension": "3.6.1"})
+    assert cli.check_widgets()[0].status == cli.OK
