@@ -274,9 +274,12 @@ def _read_text(path: Path, encoding: str | None) -> tuple[str, str]:
                               "encoding, or leave it out to have it detected.") from None
     for candidate in _ENCODINGS:
         try:
-            return raw.decode(candidate), candidate
+            text = raw.decode(candidate)
         except UnicodeDecodeError:
             continue
+        if candidate == "utf-8-sig" and not raw.startswith(b"\xef\xbb\xbf"):
+            candidate = "utf-8"  # utf-8-sig also reads files without the byte-order mark: say what the file is
+        return text, candidate
     raise AssertionError("latin-1 decodes any bytes")  # pragma: no cover
 
 

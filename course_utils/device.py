@@ -27,19 +27,31 @@ class DeviceInfo:
     name: str
     memory_gb: float | None = None
     capability: tuple[int, int] | None = None
+    cpu_bf16: bool = False
 
     @property
     def bf16(self) -> bool:
-        """True only where bfloat16 runs in hardware: CUDA compute capability >= 8.0.
+        """True only where bfloat16 runs in hardware.
 
-        ``torch.cuda.is_bf16_supported()`` also says True on older GPUs such as the
-        T4 (capability 7.5), where bf16 is emulated and slow, so it is not used here.
+        On CUDA: compute capability >= 8.0. ``torch.cuda.is_bf16_supported()`` also says
+        True on older GPUs such as the T4 (capability 7.5), where bf16 is emulated and
+        slow, so it is not used here. On a CPU: native bf16 instructions (AVX-512 BF16 or
+        AMX, see :func:`cpu_has_native_bf16`).
         """
+        if self.device.type == "cpu":
+            return self.cpu_bf16
         return self.capability is not None and self.capability >= (8, 0)
 
     @property
     def amp_dtype(self) -> torch.dtype | None:
-        """The mixed-precision dtype to train with: bf16, fp16 (with a scaler) or None on CPU/MPS."""
+        """The mixed-precision dtype to train with: bf16, fp16 (with a scaler), or None for full precision.
+
+        CUDA: bf16 where the GPU has it, else fp16. CPU: bf16 where the CPU has native bf16
+        instructions (measured faster at the same F1: ``benchmarks/README.md``), else None.
+        Apple MPS: None.
+        """
+        if self.device.type == "cpu":
+            return torch.bfloat16 if self.cpu_bf16 else None
         if self.device.type != "cuda":
             return None
         return torch.bfloat16 if self.bf16 else torch.float16
@@ -54,7 +66,32 @@ class DeviceInfo:
             )
         if self.device.type == "mps":
             return "mps: Apple GPU (Metal), no CUDA mixed precision"
-        return f"cpu: {self.name}, no GPU found"
+        precision = ("bf16 in hardware (bf16 mixed precision)" if self.cpu_bf16
+                     else "no bf16 instructions (full precision)")
+        return f"cpu: {self.name}, {precision}, no GPU found"
+
+
+CPU_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
+
+
+def cpu_has_native_bf16(cpuinfo: str | None = None) -> bool:
+    """True when the CPU has bf16 instructions: AVX-512 BF16 or AMX (notebook 00).
+
+    Read from the ``flags`` lines of ``/proc/cpuinfo`` (Linux; pass its text to test).
+    Elsewhere (macOS, Windows) False: those CPUs train in full precision. Without these
+    instructions, bf16 autocast on a CPU is emulated and slower than float32.
+    """
+    if cpuinfo is None:
+        try:
+            with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as handle:
+                cpuinfo = handle.read()
+        except OSError:
+            return False
+    flags = set()
+    for line in cpuinfo.splitlines():
+        if line.startswith("flags"):
+            flags.update(line.partition(":")[2].split())
+    return any(flag in flags for flag in CPU_BF16_FLAGS)
 
 
 def in_colab() -> bool:
@@ -112,7 +149,7 @@ def device_info(device: torch.device | str | None = None) -> DeviceInfo:
         )
     if device.type == "mps":
         return DeviceInfo(device=device, name="Apple GPU")
-    return DeviceInfo(device=device, name=f"{os.cpu_count()} CPU cores")
+    return DeviceInfo(device=device, name=f"{os.cpu_count()} CPU cores", cpu_bf16=cpu_has_native_bf16())
 
 
 def describe_device(device: torch.device | str | None = None) -> str:

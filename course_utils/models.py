@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import json
 import os
 import threading
 import urllib.error
@@ -289,6 +290,7 @@ def load_classifier(choice: ModelChoice | str | None = None, label_names: Sequen
 
     choice = choice if isinstance(choice, ModelChoice) else choose_model(choice)
     labels = label_config(label_names, num_labels)
+    _check_saved_classes(choice, labels)
     tokenizer = load_tokenizer(choice)
     try:
         with quiet_transformers():
@@ -311,6 +313,35 @@ def load_classifier(choice: ModelChoice | str | None = None, label_names: Sequen
         print(f"Loaded {choice.name}: {parameters / 1e6:.1f}M parameters"
               + (f"; newly initialised: {', '.join(new)}" if new else ""))
     return model, tokenizer
+
+
+def _check_saved_classes(choice: ModelChoice, labels: dict) -> None:
+    """A classifier fine-tuned before (a folder written by ``save_classifier``) keeps its classes.
+
+    Training it further on labels it does not know would need a new head of another
+    size; say so before anything loads (:class:`CourseError`). A pretrained checkpoint
+    without a classification head, or with the default names ``LABEL_0``..., passes.
+    """
+    config_file = Path(choice.path) / "config.json"
+    if not config_file.is_file():  # a hub id: its config says nothing about classes we could use here
+        return
+    try:
+        config = json.loads(config_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return  # from_pretrained reports an unreadable config itself
+    saved = config.get("id2label") or {}
+    is_classifier = any("ForSequenceClassification" in name for name in config.get("architectures") or [])
+    saved_names = [str(saved[key]) for key in sorted(saved, key=int)] if saved else []
+    if not is_classifier or not saved_names or all(name == f"LABEL_{i}" for i, name in enumerate(saved_names)):
+        return
+    wanted = [str(labels["id2label"][i]) for i in sorted(labels["id2label"])]
+    if wanted != saved_names:
+        unknown = sorted(set(wanted) - set(saved_names))
+        raise CourseError(
+            f"{choice.path} is a classifier fine-tuned for the classes {saved_names}; the data has "
+            + (f"labels it does not know ({unknown})" if unknown else f"the classes {wanted}")
+            + ". Fix: fine-tune the pretrained model on these labels (--model packaged, or model=None), "
+              "or give data with the classes the saved model knows.")
 
 
 def _usual_permissions(folder: Path) -> None:

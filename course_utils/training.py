@@ -399,28 +399,27 @@ class TrainResult:
 
 
 def _amp_dtype(device: torch.device, mixed_precision) -> torch.dtype | None:
-    """bf16/fp16 for autocast on CUDA, None elsewhere or when switched off.
+    """The autocast dtype for training on ``device``, or None for full precision.
 
-    Asking for bf16 where the hardware lacks it (a CPU, Apple MPS, a CUDA GPU below
-    compute capability 8.0 such as Colab's T4) raises :class:`CourseError`.
+    ``"auto"``: what :attr:`course_utils.device.DeviceInfo.amp_dtype` says (bf16 on a GPU
+    or CPU with bf16 in hardware, fp16 on older GPUs, else full precision). Asking for
+    bf16 where the hardware lacks it (a CPU without AVX-512 BF16 or AMX, Apple MPS, a
+    CUDA GPU below compute capability 8.0 such as Colab's T4) raises :class:`CourseError`.
     """
+    from course_utils.device import device_info
+
     if mixed_precision in (None, False, "no", "none", "off"):
         return None
     if mixed_precision in ("auto", True):
-        if device.type != "cuda":
-            return None
-        from course_utils.device import device_info
-
-        return device_info(device).amp_dtype
+        return device_info(device).amp_dtype if device.type in ("cuda", "cpu") else None
     if mixed_precision in ("bf16", "bfloat16", torch.bfloat16):
-        from course_utils.device import device_info
-
-        info = device_info(device) if device.type == "cuda" else None
+        info = device_info(device) if device.type in ("cuda", "cpu") else None
         if info is None or not info.bf16:
             where = info.describe() if info is not None else f"{device.type}"
-            raise CourseError(f"mixed_precision='bf16' needs a CUDA GPU with bf16 in hardware (compute capability "
-                              f"8.0 or newer); this device is {where}. Fix: mixed_precision='auto' (fp16 with a "
-                              "gradient scaler on older GPUs, full precision on a CPU) or 'no'.")
+            raise CourseError(f"mixed_precision='bf16' needs bf16 in hardware: a CUDA GPU of compute capability "
+                              f"8.0 or newer, or a CPU with AVX-512 BF16 or AMX; this device is {where}. "
+                              "Fix: mixed_precision='auto' (fp16 with a gradient scaler on older GPUs, full "
+                              "precision elsewhere) or 'no'.")
         return torch.bfloat16
     if mixed_precision in ("fp16", "float16", torch.float16):
         if device.type != "cuda":
@@ -915,7 +914,7 @@ def train(model, tokenizer, train_df, val_df=None, *, epochs: int = 2, batch_siz
             if val_batches is not val_loader:  # several processes: each scores its part, the logits are gathered
                 scores = _scores(*_gathered_logits(accelerator, model, val_batches), None, positive)
             else:
-                scores = _evaluate_loader(model, val_loader, device, amp_dtype, positive=positive)
+                scores = _evaluate_loader(model, val_loader, device, None, positive=positive)  # full precision: as evaluate()
             row.update({f"val_{key}": value for key, value in scores.items()})
         row.update({"seconds": epoch_seconds, "samples_per_s": samples / epoch_seconds if epoch_seconds else 0.0})
         epoch_rows.append(row)

@@ -9,7 +9,9 @@ kernel runs in a temporary folder holding a copy of the notebook, so files a not
 land there) with the hub offline, as scripts/execute_notebooks.py runs them: fast mode sets
 COURSE_FAST=1, full mode removes COURSE_FAST. Writes a Markdown table to
 docs/notebook_times.md (or --output) with the machine it ran on: CPU model, core count,
-torch and transformers versions and the date. A mode that was not run shows "not run".
+torch and transformers versions and the date, and the same table into README.md between
+the ``notebook-times`` markers (``--no-readme`` leaves the README alone). A mode that was not
+run shows "not run".
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUTPUT = ROOT / "docs" / "notebook_times.md"
+README = ROOT / "README.md"
+README_MARKERS = ("<!-- notebook-times:start -->", "<!-- notebook-times:end -->")
 OFFLINE_ENVIRONMENT = {
     "HF_HUB_OFFLINE": "1",
     "TRANSFORMERS_OFFLINE": "1",
@@ -95,13 +99,36 @@ def run_notebook(path: Path, mode: str, timeout: int) -> float:
                 os.environ[name] = value
 
 
-def markdown_table(rows: list[tuple[str, dict[str, float | None]]], modes: tuple[str, ...]) -> str:
+def table_rows(rows: list[tuple[str, dict[str, float | None]]], modes: tuple[str, ...]) -> list[str]:
+    """The rows of the times table: notebook, fast mode (s), full mode (s)."""
     def cell(row_times: dict[str, float | None], mode: str) -> str:
         if mode not in modes:
             return "not run"
         seconds = row_times.get(mode)
         return "failed" if seconds is None else f"{seconds:.0f}"
 
+    lines = ["| notebook | fast mode (s) | full mode (s) |", "|---|---:|---:|"]
+    lines += [f"| {name} | {cell(row_times, 'fast')} | {cell(row_times, 'full')} |" for name, row_times in rows]
+    return lines
+
+
+def update_readme(rows: list[tuple[str, dict[str, float | None]]], modes: tuple[str, ...],
+                  readme: Path = README) -> None:
+    """Write the table between the README's notebook-times markers, with the machine in one line."""
+    text = readme.read_text(encoding="utf-8")
+    start, end = README_MARKERS
+    if start not in text or end not in text:
+        raise SystemExit(f"error: {readme} has no {start} ... {end} block. Fix: add the two lines, or pass --no-readme.")
+    before, rest = text.split(start, 1)
+    _, after = rest.split(end, 1)
+    machine = "; ".join(line[2:] for line in machine_description())
+    block = [start, "", *table_rows(rows, modes), "",
+             f"Measured by `python scripts/time_notebooks.py` (whole notebook, kernel start included) on: {machine}.",
+             end]
+    readme.write_text(before + "\n".join(block) + after, encoding="utf-8")
+
+
+def markdown_table(rows: list[tuple[str, dict[str, float | None]]], modes: tuple[str, ...]) -> str:
     lines = [
         "# Notebook run times",
         "",
@@ -109,11 +136,8 @@ def markdown_table(rows: list[tuple[str, dict[str, float | None]]], modes: tuple
         "hub offline). Fast mode is `COURSE_FAST=1`, as in the tests; full mode (`COURSE_FAST` unset)",
         "trains on more messages, as a learner's own run does. Reading and typing time comes on top.",
         "",
-        "| notebook | fast mode (s) | full mode (s) |",
-        "|---|---:|---:|",
+        *table_rows(rows, modes),
     ]
-    for name, row_times in rows:
-        lines.append(f"| {name} | {cell(row_times, 'fast')} | {cell(row_times, 'full')} |")
     lines += ["", "Machine:", "", *machine_description(), ""]
     return "\n".join(lines)
 
@@ -137,6 +161,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--mode", choices=["fast", "full", "both"], default="both")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help=f"default: {DEFAULT_OUTPUT.relative_to(ROOT)}")
     parser.add_argument("--timeout", type=int, default=3600, help="seconds per cell (default 3600)")
+    parser.add_argument("--no-readme", action="store_true", help="do not write the table into README.md")
     args = parser.parse_args(argv)
     modes = MODES if args.mode == "both" else (args.mode,)
     paths = notebook_paths(args.notebooks)
@@ -159,6 +184,9 @@ def main(argv: list[str]) -> int:
         rows.append((path.stem, row_times))
     args.output.write_text(markdown_table(rows, modes), encoding="utf-8")
     print(f"wrote {args.output}")
+    if not args.no_readme:
+        update_readme(rows, modes)
+        print(f"wrote the table into {README.name}")
     return 1 if failures else 0
 
 

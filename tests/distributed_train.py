@@ -25,7 +25,7 @@ from pathlib import Path
 
 TRAIN_TEXTS = 64
 VAL_TEXTS = 50  # not a multiple of the validation batch: the last one is topped up, then trimmed
-SETTINGS = dict(epochs=3, batch_size=16, lr=3e-3, seed=0, mixed_precision="auto")
+SETTINGS = dict(epochs=3, batch_size=16, lr=3e-3, seed=0, mixed_precision="no")  # fp32: the two runs agree to rounding
 
 
 def main(out: Path) -> None:

@@ -414,3 +414,32 @@ def test_doctor_python_and_widget_rules(monkeypatch):
     assert cli.check_widgets()[0].status == cli.FAIL
     versions.update({"ipywidgets": "7.7.1", "widgetsnbextension": "3.6.1"})
     assert cli.check_widgets()[0].status == cli.OK
+
+
+def test_train_refuses_labels_the_saved_model_does_not_know(spam_run, titles_csv, tmp_path):
+    """Fine-tuning a saved ham/spam classifier further on four tags: one line, exit 2, nothing written."""
+    model_dir, _, _ = spam_run
+    before = listing(tmp_path)
+    code, out, err = run_main(["train", str(titles_csv), "--text-column", "title", "--label-column", "tag",
+                               "--model", str(model_dir), "--output", str(tmp_path / "more"), *TINY])
+    assert_one_error_line(code, err, "fine-tuned for the classes ['ham', 'spam']", "labels it does not know", "Fix:")
+    assert listing(tmp_path) == before
+
+
+def test_train_continues_a_saved_model_on_the_classes_it_knows(spam_run, spam_csv, tmp_path):
+    model_dir, _, _ = spam_run
+    code, out, err = run_main(["train", str(spam_csv), "--text-column", "text", "--label-column", "label",
+                               "--model", str(model_dir), "--output", str(tmp_path / "more"), *TINY])
+    assert code == 0, err
+    assert "newly initialised" not in out + err  # the saved head is kept, not replaced
+
+
+@pytest.mark.parametrize("content", [b"\x00\x01\x02PK\x03\x04binary", b"just one line without columns\n"])
+def test_predict_file_refuses_binary_or_non_csv(content, spam_run, tmp_path):
+    model_dir, _, _ = spam_run
+    path = tmp_path / "texts.csv"
+    path.write_bytes(content)
+    before = listing(tmp_path)
+    code, out, err = run_main(["predict", str(model_dir), "--file", str(path), "--output", str(tmp_path / "o.csv")])
+    assert_one_error_line(code, err, "texts.csv", "Fix:")
+    assert listing(tmp_path) == before

@@ -194,6 +194,11 @@ def test_load_csv_detects_separator_and_encoding(tmp_path):
     quoted = tmp_path / "quoted.csv"
     quoted.write_text('text,label\n"Hello, world",a\n"say ""hi""",b\n', encoding="utf-8")
     assert data.load_csv(quoted, "text", "label").frame["text"].tolist() == ["Hello, world", 'say "hi"']
+    assert data.load_csv(quoted, "text", "label").encoding == "utf-8"  # no byte-order mark: plain UTF-8
+    marked = tmp_path / "excel.csv"
+    marked.write_bytes("text,label\ncafé,a\nthé,b\n".encode("utf-8-sig"))  # as Excel saves "CSV UTF-8"
+    loaded = data.load_csv(marked, "text", "label")
+    assert loaded.encoding == "utf-8-sig" and loaded.frame["text"].tolist() == ["café", "thé"]
 
 
 def test_load_csv_names_the_blank_line(tmp_path):

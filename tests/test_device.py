@@ -54,10 +54,33 @@ def test_bf16_follows_compute_capability_not_is_bf16_supported(capability, bf16,
 
 def test_cpu_description_and_colab_hint(monkeypatch):
     monkeypatch.setattr(device_mod, "in_colab", lambda: False)
+    monkeypatch.setattr(device_mod, "cpu_has_native_bf16", lambda cpuinfo=None: False)
     assert device_mod.describe_device("cpu").startswith("cpu:")
+    assert "full precision" in device_mod.describe_device("cpu")
     monkeypatch.setattr(device_mod, "in_colab", lambda: True)
     assert "Change runtime type" in device_mod.describe_device("cpu")
     assert device_mod.device_info("cpu").amp_dtype is None
+
+
+CPUINFO = "processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f {extra}\nbugs\t\t: spectre_v1\n"
+
+
+@pytest.mark.parametrize(("extra", "native"), [("", False), ("avx512_bf16", True), ("amx_bf16 amx_tile", True),
+                                                ("avx512bw", False)])
+def test_cpu_bf16_is_read_from_the_cpu_flags(extra, native):
+    assert device_mod.cpu_has_native_bf16(CPUINFO.format(extra=extra)) is native
+
+
+def test_a_cpu_with_bf16_trains_in_bf16(monkeypatch):
+    monkeypatch.setattr(device_mod, "cpu_has_native_bf16", lambda cpuinfo=None: True)
+    info = device_mod.device_info("cpu")
+    assert info.bf16 and info.amp_dtype is torch.bfloat16
+    assert "bf16 in hardware" in info.describe()
+    from course_utils.training import _amp_dtype
+
+    assert _amp_dtype(torch.device("cpu"), "auto") is torch.bfloat16
+    assert _amp_dtype(torch.device("cpu"), "bf16") is torch.bfloat16
+    assert _amp_dtype(torch.device("cpu"), "no") is None
 
 
 def test_import_probes_nothing():

@@ -183,10 +183,13 @@ def test_evaluation_turns_dropout_off(tokenizer, sms_df):
                                   predict_proba(model, tokenizer, sms_df["text"], device=CPU, max_length=32))
 
 
-def test_bf16_where_the_hardware_lacks_it(tokenizer, sms_df):
+def test_bf16_where_the_hardware_lacks_it(tokenizer, sms_df, monkeypatch):
+    from course_utils import device as device_mod
+
+    monkeypatch.setattr(device_mod, "cpu_has_native_bf16", lambda cpuinfo=None: False)  # a CPU without bf16
     model = tiny_model(tokenizer)
     before = weights(model)
-    with pytest.raises(CourseError, match=r"mixed_precision='bf16' needs a CUDA GPU with bf16 in hardware.*cpu"):
+    with pytest.raises(CourseError, match=r"mixed_precision='bf16' needs bf16 in hardware.*this device is cpu"):
         quiet(model, tokenizer, sms_df, mixed_precision="bf16")
     with pytest.raises(CourseError, match="fp16' needs a CUDA GPU"):
         quiet(model, tokenizer, sms_df, mixed_precision="fp16")
@@ -364,6 +367,40 @@ def test_no_remote_code_and_only_safe_weight_loading():
         assert "yaml.unsafe_load" not in source and "yaml.full_load" not in source, name
         for line in re.findall(r".*yaml\.load\(.*", source):
             assert "Loader=_strict_yaml_loader()" in line, f"{name}: {line.strip()}"
+
+
+def notebook_and_script_sources() -> dict[str, str]:
+    """Code cells of every notebook (shell and magic lines left out), the scripts and the benchmarks."""
+    import nbformat
+
+    sources = {}
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        cells = ["\n".join(line for line in cell.source.splitlines() if not line.lstrip().startswith(("!", "%")))
+                 for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "code"]
+        sources[path.name] = "\n\n".join(cells)
+    for folder in ("scripts", "benchmarks"):
+        sources.update({f"{folder}/{path.name}": path.read_text(encoding="utf-8")
+                        for path in (ROOT / folder).glob("*.py")})
+    return sources
+
+
+def test_notebooks_and_scripts_load_weights_only_from_safetensors():
+    """A model's from_pretrained outside the package (notebooks, scripts) also says use_safetensors=True."""
+    checked = 0
+    for name, source in notebook_and_script_sources().items():
+        assert "trust_remote_code=True" not in source, name
+        assert not re.search(r"torch\.load\((?![^)]*weights_only=True)[^)]*\)", source), name
+        for call in ast.walk(ast.parse(source)):
+            if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
+                    and call.func.attr == "from_pretrained"):
+                continue
+            owner = ast.unparse(call.func.value)
+            if "Tokenizer" in owner or "Config" in owner:  # no weights
+                continue
+            keywords = {keyword.arg: ast.unparse(keyword.value) for keyword in call.keywords}
+            assert keywords.get("use_safetensors") == "True", f"{name}: {owner}.from_pretrained without use_safetensors"
+            checked += 1
+    assert checked >= 5  # the notebooks do load models this way: the check looked at them
 
 
 def test_the_quiz_yaml_loader_is_a_safe_loader():

@@ -190,9 +190,14 @@ def test_threshold_explorer_updates_scores_when_the_slider_moves(scored_messages
     import ipywidgets as widgets
 
     y_true, p_spam = scored_messages
-    explorer = threshold_explorer(y_true, p_spam, label_names=("ham", "spam"))
+    shown = threshold_explorer(y_true, p_spam, label_names=("ham", "spam"))
+    explorer = shown.widget
     slider, scores_line, plot_area = explorer.children
     assert isinstance(explorer, widgets.VBox)
+    bundle = shown._repr_mimebundle_()  # without a kernel (GitHub, nbviewer): the scores at 0.50, not a repr
+    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == explorer.model_id
+    assert "VBox(" not in bundle["text/plain"] and "threshold 0.50" in bundle["text/plain"]
+    assert scores_line.value in bundle["text/html"]
     assert isinstance(slider, widgets.FloatSlider) and slider.value == 0.5
     assert isinstance(plot_area, widgets.Output)
     table = threshold_table(y_true, p_spam, (0.5, 0.2))

@@ -492,7 +492,7 @@ NOTEBOOK_FACTS = {
     ("06_metrics_pitfalls", "self-check-on-sms"): ("caught 13, missed 99: accuracy at most 89.1%", "at most 89.1%"),
     ("06_metrics_pitfalls", "leaky-copies"): ("93 of 973 test messages (9.6%) are copies of a training message", "93 of 973"),
     ("06_metrics_pitfalls", "more-dropout"): ("every dropout layer has p = 0.3: True", "hidden_dropout_prob=0.3"),
-    ("06_metrics_pitfalls", "class-weights"): ("weights (ham, spam): [0.57, 4.054]", "[0.57, 4.054]"),
+    ("06_metrics_pitfalls", "class-weights"): ("weights (ham, spam): [0.571, 4.032]", "[0.571, 4.032]"),
 }
 
 

@@ -241,3 +241,22 @@ def test_evaluate_threshold_moves_predictions(model, tokenizer, val_df):
     assert everything_spam["accuracy"] == pytest.approx((val_df["label_id"] == 1).mean())
     with pytest.raises(CourseError, match="threshold"):
         evaluate(model, tokenizer, val_df, device=CPU, threshold=1.5)
+
+
+def test_the_caller_names_the_metric_that_picks_the_best_epoch(model, tokenizer, tiny_df, val_df):
+    result = quiet_train(model, tokenizer, tiny_df, val_df, epochs=2, select_metric="accuracy")
+    assert result.select_metric == "accuracy"
+    assert result.best_value == result.epochs["val_accuracy"].max()
+    with pytest.raises(CourseError, match="select_metric must be one of"):
+        quiet_train(model, tokenizer, tiny_df, val_df, epochs=1, select_metric="auc")
+
+
+def test_positive_class_f1_is_refused_for_more_than_two_classes(tokenizer, tiny_df, val_df):
+    set_seed(0)
+    three, _ = load_classifier(label_names=("a", "b", "c"), verbose=False)
+    frame = tiny_df.assign(label_id=np.arange(len(tiny_df)) % 3)
+    frame["label"] = frame["label_id"].map({0: "a", 1: "b", 2: "c"})
+    with pytest.raises(CourseError, match="select_metric='f1' is the positive class's F1, a two-class score"):
+        quiet_train(three, tokenizer, frame, None, epochs=1, select_metric="f1")
+    with pytest.raises(CourseError, match="threshold is a two-class idea"):
+        evaluate(three, tokenizer, frame, device=CPU, threshold=0.5)

@@ -1,0 +1,128 @@
+"""The benchmark scripts run end to end on a tiny size (so a missing dependency or a changed API fails here).
+
+Each script runs as a subprocess, as a reader would run it, on a few dozen messages. Only the
+shape of the output is checked: which lines are there, that the two prediction paths agree and
+that each loop computed in the precision it was given. No timing is asserted.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+from course_utils.device import device_info, get_device
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCHMARKS = ROOT / "benchmarks"
+TIMEOUT_S = 300  # a hung run fails instead of holding CI; a normal tiny run takes well under a minute
+TINY = ["--train-size", "16", "--val-size", "20"]
+
+
+def run_script(name: str, *args: str) -> str:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    completed = subprocess.run([sys.executable, str(BENCHMARKS / name), *args], cwd=ROOT, env=env,
+                               capture_output=True, text=True, timeout=TIMEOUT_S)
+    output = completed.stdout + completed.stderr
+    assert completed.returncode == 0, f"{name} {' '.join(args)} exited {completed.returncode}:\n{output[-4000:]}"
+    return completed.stdout
+
+
+def number(output: str, key: str) -> float:
+    found = re.search(rf"^{re.escape(key)}=(\d+(?:\.\d+)?)", output, re.MULTILINE)
+    assert found, f"no '{key}=<number>' line in:\n{output}"
+    return float(found.group(1))
+
+
+def row(output: str, loop: str) -> str:
+    found = re.search(rf"^\s*{re.escape(loop)}: .*$", output, re.MULTILINE)
+    assert found, f"no result row for {loop} in:\n{output}"
+    return found.group(0)
+
+
+def default_precision() -> str:
+    """What course_utils trains in by default here: bf16 on a CPU with bf16 instructions or a recent GPU."""
+    return {torch.bfloat16: "bf16", torch.float16: "fp16"}.get(device_info(get_device()).amp_dtype, "fp32")
+
+
+def check_loops(output: str, loops: tuple[str, ...]) -> None:
+    for loop in loops:
+        assert "samples/s" in row(output, loop)
+        assert number(output, f"flops_{loop}") > 0
+        if get_device().type == "cpu":  # each loop's share of the matmul peak of the precision it ran in
+            assert re.search(rf"^flops_{loop}=.*% of the measured \w+ matmul peak of", output, re.MULTILINE)
+    assert number(output, "matmul_peak_fp32") > 0
+    assert output.strip().splitlines()[-1].startswith("ratio_vs_trainer=")
+    assert "warning:" not in output  # no loop computed in another precision than it was given
+
+
+def test_train_speed_against_both_trainers():
+    output = run_script("train_speed.py", *TINY, "--peak-seconds", "0.1", "--loops", "course_utils,trainer,trainer_best")
+    check_loops(output, ("course_utils", "trainer", "trainer_best"))
+    assert number(output, "ratio_vs_trainer") > 0
+    assert number(output, "ratio_vs_trainer_best") > 0
+    assert "ratio_vs_seeds=n/a" in output
+    precision = default_precision()  # Trainer must really apply the same autocast as course_utils
+    for loop in ("course_utils", "trainer", "trainer_best"):
+        assert f"computed in {precision} " in row(output, loop)
+
+
+def test_train_speed_against_the_tutorial_loop_and_fp32():
+    output = run_script("train_speed.py", *TINY, "--peak-seconds", "0.1",
+                        "--loops", "course_utils,seeds,course_utils_fp32")
+    check_loops(output, ("course_utils", "seeds", "course_utils_fp32"))
+    assert number(output, "ratio_vs_seeds") > 0
+    assert number(output, "ratio_vs_fp32") > 0
+    assert f"computed in {default_precision()} " in row(output, "course_utils")
+    for loop in ("seeds", "course_utils_fp32"):  # the tutorial's loop as written, and the fp32 comparison
+        assert "computed in fp32 " in row(output, loop)
+
+
+def import_train_speed():
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        import train_speed
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    return train_speed
+
+
+def test_no_amp_puts_every_loop_in_full_precision():
+    train_speed = import_train_speed()
+    device = get_device()
+    for loop in train_speed.LOOPS:
+        assert train_speed.loop_amp(loop, device, no_amp=True) is None
+    mixed = None if default_precision() == "fp32" else default_precision()
+    for loop in ("course_utils", "course_utils_random", "trainer", "trainer_best"):
+        assert train_speed.loop_amp(loop, device) == mixed
+    for loop in ("seeds", "course_utils_fp32"):
+        assert train_speed.loop_amp(loop, device) is None
+
+
+def test_trainer_best_settings(tmp_path):
+    """The practitioner's settings, under the names of the installed transformers (4.x or 5.x)."""
+    train_speed = import_train_speed()
+    args = train_speed.parse_args([])
+    cpu = torch.device("cpu")
+    best = train_speed.trainer_arguments(str(tmp_path), args, cpu, "bf16", total_steps=63, best=True)
+    sampling = getattr(best, "train_sampling_strategy", None)
+    assert sampling == "group_by_length" or getattr(best, "group_by_length", False)
+    assert str(getattr(best.optim, "value", best.optim)) == "adamw_torch_fused"
+    assert best.weight_decay == 0.01 and best.warmup_steps == 6  # int(0.1 * 63), as course_utils counts it
+    assert best.bf16 and best.use_cpu and not best.fp16
+    for strategy in (best.save_strategy, best.logging_strategy):
+        assert str(getattr(strategy, "value", strategy)) == "no"
+    defaults = train_speed.trainer_arguments(str(tmp_path), args, cpu, None, total_steps=63, best=False)
+    assert not defaults.bf16 and defaults.weight_decay == 0.0 and defaults.warmup_steps == 0
+
+
+def test_predict_speed_agrees_with_pipeline():
+    output = run_script("predict_speed.py", "--limit", "40")
+    assert "same predictions: 40 of 40;" in output
+    assert number(output, "ratio_vs_pipeline") > 0
+    difference = float(re.search(r"largest probability difference (\S+)", output).group(1))
+    assert difference < 1e-3
