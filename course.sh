@@ -5,6 +5,11 @@
 #   COURSE_FAST=1 bash course.sh lab   # the same, in fast mode (fewer training messages)
 #   bash course.sh test    # install, then run the whole test suite (what CI runs)
 #   bash course.sh install # install only
+#   bash course.sh doctor  # check this machine, in the course's environment
+#   bash course.sh exercises  # exercise copies of the notebooks in workshop/ (open them from the lab)
+#
+# Once installed, a run needs no network: nothing is reinstalled while requirements.txt and
+# pyproject.toml are unchanged (a stamp file in the environment remembers them).
 #
 # Where it installs: the active virtual environment or conda env if there is one,
 # else ./.venv (created with --system-site-packages, so a torch you already have,
@@ -15,6 +20,13 @@ set -euo pipefail
 
 cd "$(dirname "$0")"
 action="${1:-lab}"
+case "$action" in
+  lab|test|install|doctor|exercises) ;;
+  *)
+    echo "usage: bash course.sh [lab|test|install|doctor|exercises] (got '$action')" >&2
+    exit 2
+    ;;
+esac
 TORCH_VERSION="2.13.0"
 TORCH_SPEC="${TORCH_SPEC:-torch==$TORCH_VERSION}"
 
@@ -35,23 +47,32 @@ EOF
 
 pip_install() { "$python_bin" -m pip install --disable-pip-version-check -q "$@"; }
 
-if "$python_bin" -c "import torch" 2>/dev/null; then
-  echo "course.sh: torch $("$python_bin" -c 'import torch; print(torch.__version__)') already installed; keeping it"
+# What was installed, and from which requirements: a launch that needs nothing new skips pip
+# entirely, so `course.sh lab` starts in a room without Wi-Fi once the course is installed.
+stamp="$("$python_bin" -c 'import sys; print(sys.prefix)')/.course-installed"
+wanted="$(cat requirements.txt pyproject.toml | "$python_bin" -c 'import hashlib, sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())') $PWD"
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$wanted" ] && "$python_bin" -c "import torch, course_utils" 2>/dev/null; then
+  echo "course.sh: everything is installed already (delete $stamp to reinstall)"
 else
-  echo "course.sh: installing $TORCH_SPEC"
-  # shellcheck disable=SC2086  # TORCH_SPEC may carry pip options
-  pip_install $TORCH_SPEC
+  if "$python_bin" -c "import torch" 2>/dev/null; then
+    echo "course.sh: torch $("$python_bin" -c 'import torch; print(torch.__version__)') already installed; keeping it"
+  else
+    echo "course.sh: installing $TORCH_SPEC"
+    # shellcheck disable=SC2086  # TORCH_SPEC may carry pip options
+    pip_install $TORCH_SPEC
+  fi
+  pip_install -r requirements.txt
+  pip_install --no-deps -e .
+  echo "$wanted" > "$stamp"
 fi
-
-pip_install -r requirements.txt
-pip_install --no-deps -e .
 
 case "$action" in
   install)
     echo "course.sh: installed into $("$python_bin" -c 'import sys; print(sys.prefix)')"
     ;;
   lab)
-    lab_args=(notebooks/)
+    # rooted at the repository, opening on notebooks/: the exercise copies in workshop/ are one click away
+    lab_args=(--ServerApp.root_dir="$PWD" --LabApp.default_url=/lab/tree/notebooks)
     if [ "$(id -u)" = "0" ]; then
       # JupyterLab refuses to start as root unless told to (containers, some cloud machines)
       echo "course.sh: running as root, so JupyterLab is started with --allow-root"
@@ -62,17 +83,21 @@ case "$action" in
     fi
     exec "$python_bin" -m jupyterlab "${lab_args[@]}"
     ;;
+  doctor)
+    exec "$python_bin" -m course_utils doctor
+    ;;
+  exercises)
+    # exercise copies (solutions removed) into workshop/, which the lab shows beside notebooks/
+    shift || true
+    exec "$python_bin" -m course_utils exercises workshop/ "$@"
+    ;;
   test)
-    pip_install "playwright>=1.40"
+    "$python_bin" -c "import playwright" 2>/dev/null || pip_install "playwright>=1.40"
     if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
       echo "course.sh: installing Debian's chromium for the browser test"
       apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
     fi
     shift || true
     exec "$python_bin" -m pytest "$@"
-    ;;
-  *)
-    echo "usage: bash course.sh [lab|test|install] (got '$action')" >&2
-    exit 2
     ;;
 esac

@@ -119,7 +119,8 @@ def run_course_utils(model, tokenizer, train_df, args, device, amp, group_by_len
     from course_utils.training import make_loader, train
 
     result = train(model, tokenizer, train_df, None, epochs=args.epochs, batch_size=args.batch_size,
-                   lr=args.lr, max_length=args.max_length, seed=args.seed, device=device,
+                   lr=args.lr, head_lr_multiplier=1.0, warmup_ratio=WARMUP_RATIO,  # every loop: one rate, one recipe
+                   max_length=args.max_length, seed=args.seed, device=device,
                    mixed_precision=amp or "no", progress=False, group_by_length=group_by_length)
 
     def counts():  # the same tokenization and batches as train's first epoch

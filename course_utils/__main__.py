@@ -151,15 +151,19 @@ def add_train_parser(commands) -> None:
     train.add_argument("--label-column", required=True, metavar="C", help="the column holding the labels")
     train.add_argument("--model", metavar="M", help="'packaged', a hub id or a local folder "
                                                     "(default: chosen by course_utils.models.choose_model)")
-    train.add_argument("--epochs", type=_positive_int, default=2, metavar="N",
-                       help="passes over the training texts (2)")
+    train.add_argument("--epochs", type=_positive_int, default=None, metavar="N",
+                       help="passes over the training texts (default: the model's recipe, 3 for the packaged model)")
     train.add_argument("--batch-size", type=_positive_int, default=16, metavar="N", help="texts per step (16)")
     train.add_argument("--max-length", type=_positive_int, default=128, metavar="N",
                        help="tokens kept per text; longer texts are truncated (128)")
-    train.add_argument("--lr", type=_learning_rate, default=5e-5, metavar="X", help="peak learning rate (5e-5)")
+    train.add_argument("--lr", type=_learning_rate, default=None, metavar="X",
+                       help="peak learning rate (default: the model's recipe, 1e-4 for the packaged model)")
     train.add_argument("--output", metavar="DIR", help="the folder to save to (default: ./model-<csv name>)")
     train.add_argument("--overwrite", action="store_true", help="replace DIR if it holds a saved model")
     train.add_argument("--seed", type=int, default=42, metavar="N", help="seed of the split and the training (42)")
+    train.add_argument("--positive-label", metavar="NAME",
+                       help="two classes: the class whose precision, recall and F1 are reported and whose "
+                            "threshold is tuned (default: the second label in sorted order)")
 
 
 def add_predict_parser(commands) -> None:
@@ -207,7 +211,7 @@ def cli_command(args) -> int:
             return cli.train_command(cli.TrainSettings(
                 csv=args.csv, text_column=args.text_column, label_column=args.label_column, model=args.model,
                 epochs=args.epochs, batch_size=args.batch_size, max_length=args.max_length, lr=args.lr,
-                output=args.output, overwrite=args.overwrite, seed=args.seed))
+                output=args.output, overwrite=args.overwrite, seed=args.seed, positive_label=args.positive_label))
         if args.command == "predict":
             return cli.predict_command(args.model_dir, args.texts, args.file, args.text_column, args.output,
                                        args.overwrite, args.max_length)

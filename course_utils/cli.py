@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from course_utils.baseline import BASELINE_NAME
 from course_utils.errors import CourseError
 
 INTERRUPTED_EXIT = 130
@@ -110,25 +111,26 @@ class TrainSettings:
     text_column: str
     label_column: str
     model: str | None = None
-    epochs: int = 2
+    epochs: int | None = None  # None: the model family's recipe (course_utils.models.recipe_for_model)
     batch_size: int = 16
     max_length: int = 128
-    lr: float = 5e-5
+    lr: float | None = None  # None: the recipe's
     output: str | None = None
     overwrite: bool = False
     seed: int = 42
+    positive_label: str | None = None
 
 
 def check_settings(settings: TrainSettings) -> None:
     """:class:`CourseError` for numbers no training run can use."""
-    if settings.epochs < 1:
+    if settings.epochs is not None and settings.epochs < 1:
         raise CourseError(f"--epochs must be at least 1, got {settings.epochs}.")
     if settings.batch_size < 1:
         raise CourseError(f"--batch-size must be at least 1, got {settings.batch_size}.")
     if not 8 <= settings.max_length <= 8192:
         raise CourseError(f"--max-length is a number of tokens per text (8 to 512 for BERT models), "
                           f"got {settings.max_length}.")
-    if not 0 < settings.lr < 1:
+    if settings.lr is not None and not 0 < settings.lr < 1:
         raise CourseError(f"--lr is a learning rate such as 5e-5 (above 0, below 1), got {settings.lr}.")
 
 
@@ -152,9 +154,12 @@ def score_predictions(y_true, y_pred, label_names: Sequence[str]) -> dict:
     per_class = {str(name): {"precision": float(row["precision"]), "recall": float(row["recall"]),
                              "f1": float(row["f1"]), "support": int(row["support"])}
                  for name, row in table.iterrows()}
+    support = table["support"].to_numpy()
+    weight = support / support.sum() if support.sum() else support
     return {"texts": int(len(y_true)), "accuracy": averages["accuracy"], "per_class": per_class,
             "macro_precision": averages["macro_precision"], "macro_recall": averages["macro_recall"],
-            "macro_f1": averages["macro_f1"], "weighted_f1": averages["weighted_f1"]}
+            "macro_f1": averages["macro_f1"], "weighted_precision": float((table["precision"] * weight).sum()),
+            "weighted_recall": float((table["recall"] * weight).sum()), "weighted_f1": averages["weighted_f1"]}
 
 
 def metrics_table(metrics: dict) -> str:
@@ -169,8 +174,60 @@ def metrics_table(metrics: dict) -> str:
     lines.append(f"{'accuracy':<{width}}  {'':9}  {'':6}  {metrics['accuracy']:6.3f}  {total:7,}")
     lines.append(f"{'macro avg':<{width}}  {metrics['macro_precision']:9.3f}  {metrics['macro_recall']:6.3f}"
                  f"  {metrics['macro_f1']:6.3f}  {total:7,}")
-    lines.append(f"{'weighted avg':<{width}}  {'':9}  {'':6}  {metrics['weighted_f1']:6.3f}  {total:7,}")
+    lines.append(f"{'weighted avg':<{width}}  {metrics['weighted_precision']:9.3f}  {metrics['weighted_recall']:6.3f}"
+                 f"  {metrics['weighted_f1']:6.3f}  {total:7,}")
     return "\n".join(lines)
+
+
+def positive_last(label_names: Sequence[str], positive_label: str) -> list[str]:
+    """The class order that makes ``positive_label`` class 1 (two classes only), or :class:`CourseError`."""
+    if positive_label not in label_names:
+        raise CourseError(f"--positive-label {positive_label!r} is not one of the labels "
+                          f"{list(label_names)}. Fix: name one of them.")
+    if len(label_names) != 2:
+        raise CourseError(f"--positive-label is for two classes; this file has {len(label_names)}. "
+                          "Fix: leave it out (every class is scored on its own, and macro F1 sums them up).")
+    return [name for name in label_names if name != positive_label] + [positive_label]
+
+
+def compare_with_baseline(y_true, model_pred, baseline_pred, metric: str) -> dict:
+    """The fine-tuned model's score, the baseline's, and the paired bootstrap interval of the difference."""
+    from course_utils.metrics import bootstrap_difference, metric_function
+
+    score = metric_function(metric)
+    difference = bootstrap_difference(y_true, model_pred, baseline_pred, metric)
+    return {"fine_tuned": float(score(y_true, model_pred)), "baseline": float(score(y_true, baseline_pred)),
+            "difference": difference.estimate, "difference_low": difference.low, "difference_high": difference.high}
+
+
+def comparison_line(comparison: dict, metric: str, label_names: Sequence[str]) -> str:
+    """One line: baseline and fine-tuned score, the difference with its interval, and the verdict."""
+    what = f"{label_names[1]} F1" if metric == "f1" else "macro F1"
+    line = (f"Baseline ({BASELINE_NAME}): {what} {comparison['baseline']:.3f}; fine-tuned: {what} "
+            f"{comparison['fine_tuned']:.3f}; difference {comparison['difference']:+.3f} "
+            f"(95% paired bootstrap interval {comparison['difference_low']:+.3f} to {comparison['difference_high']:+.3f}).")
+    if comparison["difference_low"] > 0:
+        return line + " The fine-tuned model beats the baseline."
+    if comparison["difference"] > 0:
+        return line + " Ahead, but the test set cannot tell them apart: the interval includes 0."
+    return line + (" The fine-tuned model did NOT beat the baseline on this data: try more epochs, another "
+                   "learning rate (--lr), or more labelled texts; or use the baseline.")
+
+
+def learning_warning(result, num_classes: int) -> str | None:
+    """A warning when validation loss stayed near the uniform guess's (ln K): the model has not learned."""
+    import math
+
+    rows = result.epochs
+    if "val_loss" not in rows.columns or rows.empty:
+        return None
+    best_loss = float(rows["val_loss"].min())
+    uniform = math.log(num_classes)
+    if best_loss < 0.95 * uniform:
+        return None
+    return (f"Warning: the model has not learned: its best validation loss {best_loss:.3f} is within 5% of a "
+            f"uniform guess's (ln {num_classes} = {uniform:.3f}). Try more epochs (--epochs), a higher learning "
+            "rate (--lr), or more labelled texts per class.")
 
 
 def train_command(settings: TrainSettings) -> int:
@@ -197,6 +254,9 @@ def _train(settings: TrainSettings, target: Path) -> int:
     from course_utils.data import load_csv
 
     data = load_csv(settings.csv, settings.text_column, settings.label_column)
+    if settings.positive_label is not None:
+        data = load_csv(settings.csv, settings.text_column, settings.label_column,
+                        label_order=positive_last(data.label_names, settings.positive_label))
     names = data.label_names
     counts = data.frame["label_id"].value_counts()
     print(f"Read {data.source}: {_count(data.rows_read, 'row')} (encoding {data.encoding}); "
@@ -212,51 +272,85 @@ def _train(settings: TrainSettings, target: Path) -> int:
     import numpy as np  # the heavy imports (torch) only once the data is known to be good
 
     from course_utils import training
-    from course_utils.metrics import best_threshold, classification_scores, predict_at_threshold
-    from course_utils.models import choose_model, load_classifier, save_classifier
+    from course_utils import metrics as metrics_module
+    from course_utils.metrics import choose_threshold, classification_scores, predict_at_threshold
+    from course_utils.models import choose_model, load_classifier, recipe_for_model, save_classifier
+
+    from course_utils.baseline import fit_baseline
+
+    metric_name = "f1" if len(names) == 2 else "macro_f1"
+    baseline = fit_baseline(splits.train, splits.val, metric=metric_name)
+    print(f"Baseline: {baseline}")
+    if len(names) == 2:
+        print(f"Positive class: {names[1]} (its F1 is the score; "
+              + ("chosen with --positive-label)" if settings.positive_label else
+                 f"the second in sorted order; choose with --positive-label {names[0]})"))
 
     choice = choose_model(settings.model)
     print(f"Model: {choice.name} ({choice.source})")
+    training.set_seed(settings.seed)  # before the new classifier head is drawn: same seed, same run
     model, tokenizer = load_classifier(choice, label_names=names, verbose=False)
     lengths = np.array(token_lengths(tokenizer, data.frame["text"].tolist()))
     too_long = int((lengths > settings.max_length).sum())
     print(f"Long texts: {too_long:,} of {len(lengths):,} exceed --max-length {settings.max_length} tokens "
           f"and are truncated (longest: {int(lengths.max()):,} tokens).")
-    print(f"Training: {settings.epochs} epoch(s), batch size {settings.batch_size}, learning rate {settings.lr:g}.")
+    recipe = recipe_for_model(model)
+    epochs = recipe.epochs if settings.epochs is None else settings.epochs
+    lr = recipe.lr if settings.lr is None else settings.lr
+    print(f"Training: {epochs} epoch(s), batch size {settings.batch_size}, peak learning rate {lr:g}, "
+          f"warmup {recipe.warmup_ratio:.0%} then linear decay"
+          + (" (the model's recipe)." if settings.epochs is None and settings.lr is None else "."))
 
-    result = training.train(model, tokenizer, splits.train, splits.val, epochs=settings.epochs,
-                            batch_size=settings.batch_size, lr=settings.lr, max_length=settings.max_length,
-                            seed=settings.seed)
+    result = training.train(model, tokenizer, splits.train, splits.val, epochs=epochs,
+                            batch_size=settings.batch_size, lr=lr, warmup_ratio=recipe.warmup_ratio,
+                            max_length=settings.max_length, seed=settings.seed)
 
     test_probs = training.predict_proba(model, tokenizer, splits.test["text"].tolist(), max_length=settings.max_length)
     y_test = splits.test["label_id"].to_numpy()
-    metrics = score_predictions(y_test, test_probs.argmax(axis=1), names)
-    metrics.update({"model": choice.name, "epochs": settings.epochs, "best_epoch": result.best_epoch,
-                    "batch_size": settings.batch_size, "max_length": settings.max_length, "lr": settings.lr,
+    test_pred = test_probs.argmax(axis=1)
+    metrics = score_predictions(y_test, test_pred, names)
+    baseline_pred = baseline.predict(splits.test["text"])
+    comparison = compare_with_baseline(y_test, test_pred, baseline_pred, metric_name)
+    metrics["baseline"] = {"name": BASELINE_NAME, "C": baseline.C, "metric": metric_name,
+                           "test": score_predictions(y_test, baseline_pred, names), **comparison}
+    metrics.update({"model": choice.name, "epochs": epochs, "best_epoch": result.best_epoch,
+                    "batch_size": settings.batch_size, "max_length": settings.max_length, "lr": lr,
                     "seed": settings.seed, "train_seconds": round(result.seconds, 1),
                     "truncated_texts": too_long})
-    print(f"\nTest metrics ({len(y_test):,} texts, the most probable class):")
+    print(f"\nTest metrics ({len(y_test):,} texts, the most probable class; weights of epoch "
+          f"{result.best_epoch} of {epochs}, the best on validation):")
     print(metrics_table(metrics))
+    print(comparison_line(comparison, metric_name, names))
+    not_learned = learning_warning(result, len(names))
+    if not_learned:
+        print(not_learned)
 
     threshold = None
     if len(names) == 2:
         val_probs = training.predict_proba(model, tokenizer, splits.val["text"].tolist(),
                                            max_length=settings.max_length)
-        threshold = best_threshold(splits.val["label_id"].to_numpy(), val_probs, metric="f1")
-        at_threshold = predict_at_threshold(test_probs, threshold)
+        choice_made = choose_threshold(splits.val["label_id"].to_numpy(), val_probs, metric="f1",
+                                       min_positives=metrics_module.MIN_THRESHOLD_POSITIVES)
+        at_threshold = predict_at_threshold(test_probs, choice_made.value)
         scores = classification_scores(y_test, at_threshold)
-        metrics["threshold"] = {"value": threshold, "chosen_on": "validation", "metric": "f1",
+        metrics["threshold"] = {"value": choice_made.value, "tuned": choice_made.tuned, "chosen_on": "validation",
+                                "metric": "f1", "val_positives": choice_made.positives,
                                 "positive_label": names[1],
                                 "test": {key: float(scores[key]) for key in ("accuracy", "precision", "recall", "f1")}}
-        print(f"\nThreshold for {names[1]} chosen on validation (best F1): {threshold:.2f}. At it, on test: "
-              f"precision {scores['precision']:.3f}, recall {scores['recall']:.3f}, F1 {scores['f1']:.3f}, "
-              f"accuracy {scores['accuracy']:.3f}.")
+        if choice_made.tuned:
+            threshold = choice_made.value
+            print(f"\nThreshold for {names[1]}: {choice_made}. At it, on test: "
+                  f"precision {scores['precision']:.3f}, recall {scores['recall']:.3f}, F1 {scores['f1']:.3f}, "
+                  f"accuracy {scores['accuracy']:.3f}.")
+        else:
+            print(f"\nThreshold for {names[1]}: {choice_made} (the model is saved without a tuned threshold).")
 
     splits_record = {"source": str(data.source), "rows_read": data.rows_read,
                      "duplicates_removed": data.duplicates_removed, "texts": int(len(data.frame)),
                      "encoding": data.encoding, "text_column": settings.text_column,
                      "label_column": settings.label_column, "label_names": list(names),
-                     "seed": settings.seed, "val_fraction": 0.1, "test_fraction": 0.2, "splits": sizes}
+                     "seed": settings.seed, "val_fraction": 0.1, "test_fraction": 0.2, "splits": sizes,
+                     "rows": {SPLIT_NAMES[key]: sorted(int(row) for row in frame["row"]) for key, frame in splits.items()}}
     save_classifier(model, tokenizer, target, threshold=threshold, overwrite=settings.overwrite,
                     extra_files={"metrics.json": json.dumps(metrics, indent=2) + "\n",
                                  "splits.json": json.dumps(splits_record, indent=2) + "\n"})
@@ -271,8 +365,8 @@ def _train(settings: TrainSettings, target: Path) -> int:
 # ---------------------------------------------------------------------------
 
 
-def read_texts_csv(path: str | Path, text_column: str) -> list[str]:
-    """The texts in column ``text_column`` of a CSV file, checked (no blanks), or :class:`CourseError`."""
+def read_texts_csv(path: str | Path, text_column: str):
+    """``(frame, texts)``: the CSV file as read and its column ``text_column`` checked (no blanks), or :class:`CourseError`."""
     from course_utils.data import check_texts, read_csv_table
 
     frame, _ = read_csv_table(path, min_columns=1)
@@ -281,7 +375,19 @@ def read_texts_csv(path: str | Path, text_column: str) -> list[str]:
                           f"{[str(column) for column in frame.columns]}. Fix: name the text column with --text-column.")
     if frame.empty:
         raise CourseError(f"{path} has a header but no rows. Fix: add one text per row below the header.")
-    return check_texts(frame[text_column].tolist(), f"{path}, column {text_column!r},", first_row=2, where="line")
+    return frame, check_texts(frame[text_column].tolist(), f"{path}, column {text_column!r},", first_row=2, where="line")
+
+
+def with_predictions(frame, predictions, probabilities, label_names: Sequence[str]):
+    """The input rows with every column kept, then the predicted label, its probability and each class's."""
+    result = frame.copy()
+    taken = set(map(str, result.columns))
+    for name, values in [("label", predictions["label"].to_numpy()), ("probability", predictions["probability"].to_numpy()),
+                         *[(f"p_{class_name}", probabilities[:, index]) for index, class_name in enumerate(label_names)]]:
+        column = name if name not in taken else f"predicted_{name}"
+        result[column] = values
+        taken.add(column)
+    return result
 
 
 def write_csv_atomically(frame, path: str | Path, overwrite: bool) -> Path:
@@ -331,17 +437,23 @@ def predict_command(model_dir: str, texts: Sequence[str], file: str | None, text
         if write_target.exists() and not overwrite:
             raise CourseError(f"{write_target} already exists. Fix: choose another --output, "
                               "or pass --overwrite to replace it.")
+    source = None
     if file:
-        texts = read_texts_csv(file, text_column)
+        source, texts = read_texts_csv(file, text_column)
     else:
         texts = check_texts(list(texts), "TEXT arguments", first_row=1, where="argument")
-    from course_utils.training import predict_labels  # torch: only once the input is known to be good
+    from course_utils.training import predict_labels, predict_proba  # torch: only once the input is known to be good
 
     model, tokenizer = load_finetuned(model_dir)
     threshold = saved_threshold(model)
     predictions = predict_labels(model, tokenizer, texts, threshold=threshold, max_length=max_length)
     if output:
-        written = write_csv_atomically(predictions, output, overwrite)
+        table = predictions
+        if source is not None:  # keep the file's own columns (an id, say), so the results join back
+            names = [model.config.id2label[index] for index in range(int(model.config.num_labels))]
+            table = with_predictions(source, predictions, predict_proba(model, tokenizer, texts, max_length=max_length),
+                                     names)
+        written = write_csv_atomically(table, output, overwrite)
         print(f"wrote {_count(len(predictions), 'prediction')} to {written}")
     else:
         print(predictions_table(predictions))
@@ -411,7 +523,10 @@ def check_packages() -> list[CheckResult]:
     for name in REQUIRED_PACKAGES:
         found = package_version(name)
         if found is None:
-            results.append(CheckResult(FAIL, name, "not installed", f"pip install {name}"))
+            fix = ("bash course.sh install (it installs torch==2.13.0 only where torch is missing; a plain "
+                   "`pip install torch` pulls several GB of CUDA libraries on Linux)") if name == "torch" else \
+                "bash course.sh install"
+            results.append(CheckResult(FAIL, name, "not installed", fix))
             continue
         status, detail, fix = OK, found, ""
         if name == "transformers" and _version_tuple(found)[:1] not in ((4,), (5,)):
@@ -529,8 +644,27 @@ def run_checks(checks: Sequence[Callable[[], list[CheckResult]]] | None = None) 
     return results
 
 
+def environment_note(prefix: str | None = None, base_prefix: str | None = None,
+                     course_venv: Path | None = None) -> str | None:
+    """A first line for ``doctor`` when it runs outside the course's environment, naming the right command."""
+    from course_utils.device import in_colab
+
+    prefix = sys.prefix if prefix is None else prefix
+    base_prefix = sys.base_prefix if base_prefix is None else base_prefix
+    course_venv = Path(__file__).resolve().parents[1] / ".venv" if course_venv is None else course_venv
+    if in_colab() or prefix != base_prefix or os.environ.get("CONDA_PREFIX"):
+        return None  # Colab, a virtual environment or a conda env: the course installs into those
+    where = (f"the course's environment is {course_venv}: run `bash course.sh doctor`, or "
+             f"`{course_venv / 'bin' / 'python'} -m course_utils doctor`" if (course_venv / "bin" / "python").exists()
+             else "install the course with `bash course.sh install`, then run `bash course.sh doctor`")
+    return f"Note: this is the system Python ({sys.executable}), not the course's environment; {where}."
+
+
 def doctor_command() -> int:
     """Print one line per check; 0 when the course will run (no FAIL), else 1."""
+    note = environment_note()
+    if note:
+        print(note)
     print(f"Checking this machine for the course ({platform.system()} {platform.machine()}):")
     results = run_checks()
     for result in results:

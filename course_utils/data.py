@@ -34,6 +34,7 @@ SEED = 42
 FAST_ENV_VAR = "COURSE_FAST"
 _ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")  # tried in this order when none is stated
 _SEPARATORS = ",;\t|"
+MAX_CLASSES_GUESS = 50  # more distinct labels than this, and than half the rows: an ID column, not classes
 
 
 def fast_mode() -> bool:
@@ -241,6 +242,11 @@ def from_dataframe(frame: pd.DataFrame, text_column: str = "text", label_column:
                           f"{'s' if len(no_label) != 1 else ''} ({where} {_rows(no_label, first_row)}). "
                           "Fix: fill in the labels or remove those rows.")
     labels = [_label_text(value) for value in raw_labels.tolist()]
+    distinct = len(set(labels))
+    if distinct > max(MAX_CLASSES_GUESS, len(labels) // 2):
+        raise CourseError(f"{source}, column {label_column!r}, has {distinct:,} distinct values in {len(labels):,} rows: "
+                          "it looks like an identifier or free text, not a label. Fix: name the column that holds "
+                          "the classes (--label-column on the command line).")
     try:
         label_map = LabelMap.from_values(labels, order=label_order)
     except CourseError as error:
@@ -253,6 +259,7 @@ def from_dataframe(frame: pd.DataFrame, text_column: str = "text", label_column:
                           "texts of another class.") from None
     prepared = pd.DataFrame({"text": texts, "label": labels})
     prepared["label_id"] = label_map.encode(labels)
+    prepared["row"] = np.arange(len(prepared))  # 0-based data row of the source, kept through dedupe and splits
     rows_read = len(prepared)
     if dedupe:
         prepared = deduplicate(prepared)

@@ -350,6 +350,43 @@ def best_threshold(y_true, probabilities, metric: str = "f1", thresholds: Sequen
     return float(tied.loc[(tied["threshold"] - 0.5).abs().idxmin(), "threshold"])
 
 
+#: Fewest validation texts of the positive class behind a tuned threshold (notebook 08, ``train``).
+#: With fewer, one text more or less moves the chosen threshold far: keep 0.5 instead.
+MIN_THRESHOLD_POSITIVES = 30
+
+
+@dataclass(frozen=True)
+class ThresholdChoice:
+    """A decision threshold chosen on validation, or 0.5 kept and why (notebook 08)."""
+
+    value: float
+    tuned: bool
+    positives: int  # validation texts of the positive class it was chosen on
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.value:.2f} ({self.reason})"
+
+
+def choose_threshold(y_val, val_probabilities, metric: str = "f1", *, positive: int = 1,
+                     min_positives: int = MIN_THRESHOLD_POSITIVES, **constraints) -> ThresholdChoice:
+    """:func:`best_threshold` on validation, only when enough positives back it (notebook 08).
+
+    With fewer than ``min_positives`` validation texts of class ``positive`` the threshold
+    would follow a handful of texts: 0.5 is kept (``tuned=False``) and ``reason`` says so.
+    ``constraints`` (``min_precision``, ``min_recall``) go to :func:`best_threshold`.
+    """
+    true = check_labels(y_val, "y_val")
+    positives = int((true == positive).sum())
+    if positives < min_positives:
+        return ThresholdChoice(0.5, False, positives,
+                               f"kept 0.5: validation holds {positives} texts of the positive class, fewer than "
+                               f"the {min_positives} a tuned threshold needs")
+    value = best_threshold(true, val_probabilities, metric=metric, positive=positive, **constraints)
+    return ThresholdChoice(value, True, positives,
+                           f"best validation {metric} over {positives} texts of the positive class")
+
+
 def precision_recall_points(y_true, probabilities, positive: int = 1) -> pd.DataFrame:
     """The precision-recall curve as a table: ``threshold, precision, recall`` (notebook 05).
 
@@ -367,6 +404,70 @@ def precision_recall_points(y_true, probabilities, positive: int = 1) -> pd.Data
     table = pd.DataFrame({"threshold": thresholds, "precision": precision[:-1], "recall": recall[:-1]})
     table.attrs["average_precision"] = float(average_precision_score(true, scores))
     return table
+
+
+# --- calibration (notebook 05) ------------------------------------------------------------------
+
+def expected_calibration_error(y_true, probabilities, bins: int = 10, positive: int = 1) -> float:
+    """Expected calibration error of the positive class's probabilities (notebook 05).
+
+    The texts are put in ``bins`` equal-width probability bins; in each, the gap between the
+    mean predicted probability and the share that really is positive is weighted by the bin's
+    share of the texts. 0 means: among texts given 0.8, 80% are positive, and so on.
+    """
+    true, scores = check_labels_and_probabilities(y_true, probabilities, positive)
+    if bins < 2:
+        raise CourseError(f"bins must be at least 2, got {bins}.")
+    which = np.minimum((scores * bins).astype(int), bins - 1)
+    error = 0.0
+    for index in range(bins):
+        inside = which == index
+        if inside.any():
+            error += inside.mean() * abs(scores[inside].mean() - true[inside].mean())
+    return float(error)
+
+
+def _log_loss_at(log_probs: np.ndarray, labels: np.ndarray, temperature: float) -> float:
+    scaled = log_probs / temperature
+    scaled = scaled - scaled.max(axis=1, keepdims=True)
+    log_norm = np.log(np.exp(scaled).sum(axis=1))
+    return float(np.mean(log_norm - scaled[np.arange(len(labels)), labels]))
+
+
+def fit_temperature(y_val, val_probabilities) -> float:
+    """The temperature T that makes ``softmax(logits / T)`` best calibrated on validation (notebook 05).
+
+    Temperature scaling (Guo et al., 2017): one number, fitted by minimising the log loss of
+    the validation texts. T > 1 softens over-confident probabilities, T < 1 sharpens timid
+    ones; the ranking of the texts, and so the argmax, does not change. ``val_probabilities``
+    is ``predict_proba`` output, shape ``(n, K)``; log-probabilities serve as logits.
+    """
+    probabilities = np.asarray(val_probabilities, dtype=np.float64)
+    if probabilities.ndim != 2 or probabilities.shape[1] < 2:
+        raise CourseError(f"val_probabilities must be predict_proba output, shape (n, classes); "
+                          f"got shape {probabilities.shape}.")
+    labels = check_labels(y_val, "y_val", num_classes=probabilities.shape[1])
+    check_same_length(labels, probabilities, "y_val", "val_probabilities")
+    log_probs = np.log(np.clip(probabilities, 1e-12, 1.0))
+    low, high = np.log(0.05), np.log(20.0)  # golden-section search on log T
+    ratio = (np.sqrt(5) - 1) / 2
+    for _ in range(60):
+        first, second = high - ratio * (high - low), low + ratio * (high - low)
+        if _log_loss_at(log_probs, labels, np.exp(first)) < _log_loss_at(log_probs, labels, np.exp(second)):
+            high = second
+        else:
+            low = first
+    return float(np.exp((low + high) / 2))
+
+
+def apply_temperature(probabilities, temperature: float) -> np.ndarray:
+    """``predict_proba`` output re-scaled by a temperature from :func:`fit_temperature` (notebook 05)."""
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    if not temperature > 0:
+        raise CourseError(f"temperature must be above 0, got {temperature}.")
+    scaled = np.log(np.clip(probabilities, 1e-12, 1.0)) / temperature
+    scaled = np.exp(scaled - scaled.max(axis=1, keepdims=True))
+    return scaled / scaled.sum(axis=1, keepdims=True)
 
 
 # --- noise: bootstrap intervals (notebook 06) ---------------------------------------------------
@@ -415,8 +516,42 @@ def _bootstrap(y_true, predictions: list, metric, positive: int, resamples: int,
     score = metric_function(metric, positive)
     rng = np.random.default_rng(seed)
     draws = rng.integers(0, len(true), size=(resamples, len(true)))
-    values = np.array([[score(true[rows], pred[rows]) for pred in preds] for rows in draws])
+    if isinstance(metric, str):  # every resample at once, from its confusion counts
+        values = np.stack([_resampled_scores(true, pred, draws, metric, positive) for pred in preds], axis=1)
+    else:  # a function of the caller's: one call per resample
+        values = np.array([[score(true[rows], pred[rows]) for pred in preds] for rows in draws])
     return values, [score(true, pred) for pred in preds]
+
+
+def _safe_ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """numerator / denominator, 0.0 where the denominator is 0 (scikit-learn's ``zero_division=0``)."""
+    out = np.zeros(np.broadcast(numerator, denominator).shape)
+    np.divide(numerator, denominator, out=out, where=denominator != 0)
+    return out
+
+
+def _resampled_scores(true: np.ndarray, pred: np.ndarray, draws: np.ndarray, metric: str,
+                      positive: int) -> np.ndarray:
+    """``metric`` on every resample (rows of ``draws``), vectorised: the same values as scoring each one."""
+    if metric in METRIC_NAMES:  # one class against the rest
+        true, pred, classes = (true == positive).astype(np.int64), (pred == positive).astype(np.int64), 2
+    else:
+        classes = int(max(true.max(initial=0), pred.max(initial=0))) + 1
+    resamples = len(draws)
+    codes = (true * classes + pred)[draws] + (np.arange(resamples) * classes * classes)[:, None]
+    confusion = np.bincount(codes.ravel(), minlength=resamples * classes * classes).reshape(
+        resamples, classes, classes).astype(np.float64)  # [resample, actual, predicted]
+    hits = np.diagonal(confusion, axis1=1, axis2=2)
+    actual, predicted = confusion.sum(axis=2), confusion.sum(axis=1)
+    precision, recall = _safe_ratio(hits, predicted), _safe_ratio(hits, actual)
+    f1 = _safe_ratio(2 * hits, actual + predicted)
+    if metric == "accuracy":
+        return hits.sum(axis=1) / draws.shape[1]
+    if metric in METRIC_NAMES:
+        return {"precision": precision, "recall": recall, "f1": f1}[metric][:, 1]
+    if metric == "weighted_f1":
+        return (f1 * actual).sum(axis=1) / draws.shape[1]
+    return {"macro_f1": f1, "macro_precision": precision, "macro_recall": recall}[metric].mean(axis=1)
 
 
 def bootstrap_interval(y_true, y_pred, metric: str | Callable = "f1", *, positive: int = 1,

@@ -67,6 +67,18 @@ def _new_axes(ax, figsize: tuple[float, float]):
     return figure, axes, True
 
 
+def _dress(axes, xlabel: str, ylabel: str, *, xlim: tuple[float, float], legend: str, title: str | None,
+           ylim: tuple[float, float] = (0, 1.02)) -> None:
+    """Axis labels and limits, a small legend, and the title if any: the finish of every score plot."""
+    axes.set_xlabel(xlabel)
+    axes.set_ylabel(ylabel)
+    axes.set_xlim(*xlim)
+    axes.set_ylim(*ylim)
+    axes.legend(loc=legend, fontsize=8)
+    if title:
+        axes.set_title(title)
+
+
 def _finish(figure, ax, made_here: bool):
     import matplotlib.pyplot as plt
 
@@ -180,13 +192,8 @@ def plot_precision_recall(y_true, probabilities, *, ax=None, thresholds: Sequenc
         scores = scores_from_counts(**counts)
         axes.plot(scores["recall"], scores["precision"], "o", markersize=7,
                   label=f"threshold {threshold:.2f}: P {scores['precision']:.2f} R {scores['recall']:.2f}")
-    axes.set_xlabel(f"recall (share of {positive_name} caught)")
-    axes.set_ylabel(f"precision (flagged that is {positive_name})")
-    axes.set_xlim(0, 1.02)
-    axes.set_ylim(0, 1.02)
-    axes.legend(loc="lower left", fontsize=8)
-    if title:
-        axes.set_title(title)
+    _dress(axes, f"recall (share of {positive_name} caught)", f"precision (flagged that is {positive_name})",
+           xlim=(0, 1.02), legend="lower left", title=title)
     return _finish(figure, axes, made_here)
 
 
@@ -201,6 +208,8 @@ def plot_threshold_metrics(y_true, probabilities, *, thresholds: Sequence[float]
     grid = np.round(np.arange(1, 100) / 100, 2) if thresholds is None else thresholds
     table = threshold_table(y_true, probabilities, grid, positive)
     figure, axes, made_here = _new_axes(ax, (5.2, 3.6))
+    flagged = table["tp"] + table["fp"]
+    table["precision"] = table["precision"].where(flagged > 0)  # nothing flagged: precision is undefined, not 0
     for metric, style in (("precision", "-"), ("recall", "-"), ("f1", "--")):
         axes.plot(table["threshold"], table[metric], style, label=metric)
     if mark is not None:
@@ -329,3 +338,50 @@ __all__ = [
     "with_fallback",
     "WithFallback",
 ]
+
+
+def plot_reliability(y_true, probability_sets: Mapping[str, Any], *, bins: int = 10, ax=None, positive: int = 1,
+                     positive_name: str = "positive", title: str | None = "Reliability diagram"):
+    """Predicted probability against the observed share of positives, per bin (notebook 05).
+
+    ``probability_sets`` maps a name (say "before" and "after temperature scaling") to the
+    positive class's probabilities. A calibrated model lies on the diagonal; points below it
+    are over-confident. Each curve's label gives its expected calibration error.
+    """
+    from sklearn.calibration import calibration_curve
+
+    from course_utils.metrics import expected_calibration_error
+
+    figure, axes, made_here = _new_axes(ax, (4.6, 4.0))
+    axes.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="perfectly calibrated")
+    for name, probabilities in probability_sets.items():
+        true, scores = check_labels_and_probabilities(y_true, probabilities, positive)
+        observed, predicted = calibration_curve(true, scores, n_bins=bins, strategy="uniform")
+        error = expected_calibration_error(true, scores, bins)
+        axes.plot(predicted, observed, "o-", label=f"{name} (ECE {error:.3f})")
+    _dress(axes, f"predicted probability of {positive_name}", f"share that really is {positive_name}",
+           xlim=(0, 1), legend="upper left", title=title)
+    return _finish(figure, axes, made_here)
+
+
+def plot_learning_rate_search(search, *, ax=None, title: str | None = "Learning-rate range test"):
+    """Loss against learning rate (log scale) from :func:`course_utils.training.find_learning_rate` (notebook 04).
+
+    The raw loss is drawn faintly, its moving average boldly; the suggested rate (a tenth
+    of the rate at the lowest smoothed loss) is marked.
+    """
+    curve = getattr(search, "curve", None)
+    if curve is None or curve.empty:
+        raise CourseError("plot_learning_rate_search needs the result of training.find_learning_rate.")
+    figure, axes, made_here = _new_axes(ax, (5.2, 3.6))
+    axes.plot(curve["lr"], curve["loss"], color="tab:blue", alpha=0.3, linewidth=1, label="loss per step")
+    axes.plot(curve["lr"], curve["smoothed"], color="tab:blue", linewidth=2, label="smoothed")
+    axes.axvline(search.lowest_loss_lr, color="grey", linestyle=":", linewidth=1,
+                 label=f"lowest smoothed loss at {search.lowest_loss_lr:.1e}")
+    axes.axvline(search.suggested, color="tab:red", linestyle="--", linewidth=1.5,
+                 label=f"suggested {search.suggested:.1e}")
+    axes.set_xscale("log")
+    top = float(curve["smoothed"].iloc[: max(5, len(curve) // 2)].max())
+    _dress(axes, "learning rate", "training loss", xlim=(float(curve["lr"].min()) / 2, float(curve["lr"].max()) * 2),
+           ylim=(0, max(top * 1.5, float(curve["smoothed"].min()) * 2)), legend="best", title=title)
+    return _finish(figure, axes, made_here)

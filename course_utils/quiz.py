@@ -584,7 +584,7 @@ def static_html(quiz: Quiz, seed: int = 0) -> str:
     """
     total = len(quiz.items)
     header = [f'<div class="course-quiz" id="quiz-{quiz.name}">',
-              f"<p><strong>Quiz: {render_inline(quiz.title)}</strong> ({_questions(total)})</p>",
+              f"<p><strong>Quiz: {render_inline(quiz.title)}</strong> ({_header_count(quiz)})</p>",
               "<p><em>Static view: run this cell in Jupyter to answer with feedback and a score. "
               "Hints and answers are folded below each question.</em></p>"]
     if quiz.intro:
@@ -600,6 +600,15 @@ def text_summary(quiz: Quiz) -> str:
 
 def _questions(count: int) -> str:
     return f"{count} question{'s' if count != 1 else ''}"
+
+
+def _header_count(quiz: Quiz) -> str:
+    """``6 questions, 5 scored: recall cards and open prompts are not``: what the score counts out of."""
+    total = len(quiz.items)
+    scored = sum(item.scored for item in quiz.items)
+    if scored == total:
+        return _questions(total)
+    return f"{_questions(total)}, {scored} scored: recall cards and open prompts are not"
 
 
 # --------------------------------------------------------------------------- widgets
@@ -779,7 +788,7 @@ class QuizView:
         self.score.add_class("course-quiz-score")
         intro = render_markdown(quiz.intro) if quiz.intro else ""
         header = widgets.HTML(value=f"{WIDGET_CSS}<p><strong>Quiz: {render_inline(quiz.title)}</strong> "
-                                    f"({_questions(total)})</p>{intro}")
+                                    f"({_header_count(quiz)})</p>{intro}")
         self.box = widgets.VBox([header, self.score, *(view.box for view in self.items.values())])
         self.box.add_class("course-quiz")
         self._update_score()

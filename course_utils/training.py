@@ -422,10 +422,13 @@ def _amp_dtype(device: torch.device, mixed_precision) -> torch.dtype | None:
                               "precision elsewhere) or 'no'.")
         return torch.bfloat16
     if mixed_precision in ("fp16", "float16", torch.float16):
-        if device.type != "cuda":
-            raise CourseError(f"mixed_precision='fp16' needs a CUDA GPU; this device is {device.type}. "
+        if device.type == "cpu" and not hasattr(torch.amp, "GradScaler"):
+            raise CourseError("mixed_precision='fp16' on a CPU needs torch 2.3 or newer (a CPU gradient scaler). "
                               "Fix: mixed_precision='auto' or 'no' (full precision).")
-        return torch.float16
+        if device.type not in ("cuda", "cpu"):
+            raise CourseError(f"mixed_precision='fp16' needs a CUDA GPU (or, to try the path, the CPU); this device "
+                              f"is {device.type}. Fix: mixed_precision='auto' or 'no' (full precision).")
+        return torch.float16  # on a CPU: slow, but the same autocast and gradient-scaler path as a T4's
     raise CourseError(f"mixed_precision={mixed_precision!r} is not known: use 'auto', 'bf16', 'fp16' or 'no'.")
 
 
@@ -435,9 +438,11 @@ def _autocast(device: torch.device, amp_dtype: torch.dtype | None):
     return torch.autocast(device_type=device.type, dtype=amp_dtype)
 
 
-def _grad_scaler(enabled: bool):
+def _grad_scaler(enabled: bool, device_type: str = "cuda", init_scale: float = 2.0**16):
+    """The fp16 gradient scaler (a no-op unless ``enabled``): scales the loss so small fp16 gradients
+    do not underflow, unscales before clipping, and skips a step whose gradients overflowed (notebook 04)."""
     if hasattr(torch.amp, "GradScaler"):
-        return torch.amp.GradScaler("cuda", enabled=enabled)
+        return torch.amp.GradScaler(device_type, enabled=enabled, init_scale=init_scale)
     return torch.cuda.amp.GradScaler(enabled=enabled)  # torch < 2.3
 
 
@@ -445,21 +450,37 @@ def _to_device(batch: Mapping[str, torch.Tensor], device: torch.device) -> dict[
     return {key: value.to(device, non_blocking=True) for key, value in batch.items()}
 
 
-def make_optimizer(model, lr: float, weight_decay: float = 0.01, name: str = "adamw") -> torch.optim.Optimizer:
+def _is_head(name: str) -> bool:
+    """The parameters a classifier adds on top of the encoder: the pooler and the classification layer."""
+    from course_utils.models import HEAD_PREFIXES, POOLER_MARK
+
+    return name.startswith(HEAD_PREFIXES) or POOLER_MARK in f".{name}"
+
+
+def make_optimizer(model, lr: float, weight_decay: float = 0.01, name: str = "adamw",
+                   head_lr_multiplier: float = 1.0) -> torch.optim.Optimizer:
     """The optimizer of notebook 04.
 
     ``"adamw"``: AdamW, no weight decay on biases and LayerNorm weights (the 1-D
-    parameters), fused into one kernel per step where torch can. ``"adam"``: plain
+    parameters), fused into one kernel per step where torch can. ``head_lr_multiplier``
+    gives the pooler and the classification layer (new or barely trained) that many times
+    the encoder's rate; the schedule scales both alike. ``"adam"``: plain
     ``torch.optim.Adam(model.parameters(), lr)`` as a common tutorial writes it (no decay).
     """
-    trainable = [parameter for parameter in model.parameters() if parameter.requires_grad]
+    if not head_lr_multiplier > 0:
+        raise CourseError(f"head_lr_multiplier must be above 0 (1: the same rate as the encoder), "
+                          f"got {head_lr_multiplier}.")
+    trainable = [(key, parameter) for key, parameter in model.named_parameters() if parameter.requires_grad]
     if name == "adam":
-        return torch.optim.Adam(trainable, lr=lr)
+        return torch.optim.Adam([parameter for _, parameter in trainable], lr=lr)
     if name != "adamw":
         raise CourseError(f"optimizer={name!r} is not known: use 'adamw' (the fine-tuning recipe) or 'adam'.")
-    decay = [parameter for parameter in trainable if parameter.ndim >= 2]
-    no_decay = [parameter for parameter in trainable if parameter.ndim < 2]
-    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    groups = []
+    for is_head, rate in ((False, lr), (True, lr * head_lr_multiplier)):
+        part = [parameter for key, parameter in trainable if _is_head(key) == is_head]
+        groups += [{"params": [p for p in part if p.ndim >= 2], "weight_decay": weight_decay, "lr": rate},
+                   {"params": [p for p in part if p.ndim < 2], "weight_decay": 0.0, "lr": rate}]
+    groups = [group for group in groups if group["params"]]
     try:
         # fused: the whole update in one kernel per step (the default foreach AdamW is
         # several times slower on a CPU)
@@ -575,9 +596,11 @@ def _train_step(model, batch, device, amp_dtype, weights, optimizer, scheduler, 
         if max_grad_norm:
             scaler.unscale_(optimizer)
             torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
-        scaler.step(optimizer)
-        scaler.update()
-        scheduler.step()
+        scale_before = scaler.get_scale() if scaler.is_enabled() else None
+        scaler.step(optimizer)  # fp16: skipped when the gradients overflowed (inf or NaN)
+        scaler.update()  # ... and then the scale is halved
+        if scale_before is None or scaler.get_scale() >= scale_before:
+            scheduler.step()  # a skipped step does not move the schedule on
         optimizer.zero_grad(set_to_none=True)
     except _OUT_OF_MEMORY:
         optimizer.zero_grad(set_to_none=True)
@@ -747,14 +770,20 @@ def _gathered_logits(accelerator, model, shards) -> tuple[np.ndarray, np.ndarray
     return np.concatenate(logit_parts), np.concatenate(label_parts)
 
 
-def train(model, tokenizer, train_df, val_df=None, *, epochs: int = 2, batch_size: int = 16, lr: float = 5e-5,
-          weight_decay: float = 0.01, warmup_ratio: float = 0.1, max_length: int = 128,
+def train(model, tokenizer, train_df, val_df=None, *, epochs: int | None = None, batch_size: int = 16,
+          lr: float | None = None, weight_decay: float = 0.01, warmup_ratio: float | None = None,
+          head_lr_multiplier: float | None = None, max_length: int = 128,
           max_grad_norm: float | None = 1.0, seed: int = 42, device=None, mixed_precision="auto",
           class_weights: Sequence[float] | None = None, early_stopping_patience: int | None = None,
           keep_best: bool = True, select_metric: str | None = None, positive: int = 1,
           optimizer: str = "adamw", schedule: str = "linear", checkpoint_dir: str | Path | None = None,
           progress: bool = True, group_by_length: bool = True, accelerator=None) -> TrainResult:
     """Fine-tune ``model`` on ``train_df``, validating on ``val_df`` each epoch (notebook 04).
+
+    ``lr``, ``epochs``, ``warmup_ratio`` and ``head_lr_multiplier`` default to the recipe of
+    the model's family (:func:`course_utils.models.recipe_for_model`: on the packaged 6-layer
+    MiniLM a peak rate of 1e-4 for 3 epochs with 10 times that rate for the pooler and the new
+    classification layer; 3e-5 for 3 epochs on BERT-base).
 
     The loop of notebook 04: AdamW (no weight decay on biases and LayerNorm weights)
     with linear warmup over ``warmup_ratio`` of the steps then linear decay
@@ -781,8 +810,14 @@ def train(model, tokenizer, train_df, val_df=None, *, epochs: int = 2, batch_siz
     An ``accelerate.Accelerator`` of your own can be passed as ``accelerator``.
     """
     from course_utils.device import get_device
+    from course_utils.models import recipe_for_model
 
     started = time.perf_counter()
+    recipe = recipe_for_model(model)  # the settings not given come from the model family's recipe
+    epochs = recipe.epochs if epochs is None else epochs
+    lr = recipe.lr if lr is None else lr
+    warmup_ratio = recipe.warmup_ratio if warmup_ratio is None else warmup_ratio
+    head_lr_multiplier = recipe.head_lr_multiplier if head_lr_multiplier is None else head_lr_multiplier
     if epochs < 1:
         raise CourseError(f"epochs must be at least 1, got {epochs}.")
     if early_stopping_patience is not None and early_stopping_patience < 1:
@@ -816,10 +851,10 @@ def train(model, tokenizer, train_df, val_df=None, *, epochs: int = 2, batch_siz
 
     set_seed(seed)
     model.to(device)
-    optimizer_obj = make_optimizer(model, lr, weight_decay, optimizer)
+    optimizer_obj = make_optimizer(model, lr, weight_decay, optimizer, head_lr_multiplier)
     total_steps = epochs * len(train_loader)
     scheduler = make_scheduler(optimizer_obj, total_steps, warmup_ratio, schedule)
-    scaler = _grad_scaler(amp_dtype == torch.float16)
+    scaler = _grad_scaler(amp_dtype == torch.float16, device.type)
 
     history: list[dict] = []
     epoch_rows: list[dict] = []
@@ -833,7 +868,8 @@ def train(model, tokenizer, train_df, val_df=None, *, epochs: int = 2, batch_siz
     stopped_early = False
     checkpoint_folder = Path(checkpoint_dir) if checkpoint_dir is not None else None
     fingerprint = _fingerprint(epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
-                               warmup_ratio=warmup_ratio, max_length=max_length, seed=seed, optimizer=optimizer,
+                               warmup_ratio=warmup_ratio, head_lr_multiplier=head_lr_multiplier,
+                               max_length=max_length, seed=seed, optimizer=optimizer,
                                schedule=schedule, select_metric=metric, train_size=len(train_loader.dataset)
                                if hasattr(train_loader, "dataset") else len(train_loader), num_labels=num_labels)
     if checkpoint_folder is not None:
@@ -979,6 +1015,88 @@ def train(model, tokenizer, train_df, val_df=None, *, epochs: int = 2, batch_siz
         resumed_from=resumed_from,
         stopped_early=stopped_early,
     )
+
+
+# ---------------------------------------------------------------------------
+# Which learning rate? A range test
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class LearningRateSearch:
+    """What :func:`find_learning_rate` measured (notebook 04).
+
+    ``curve``: one row per step (``lr``, ``loss``, ``smoothed``: an exponential moving
+    average of the loss, bias-corrected). ``suggested``: a tenth of the rate at the lowest
+    smoothed loss (the loss is still falling steeply there, safely below where it turns
+    up). ``stopped_at``: the rate at which the loss blew up (4x its lowest), or None.
+    """
+
+    curve: pd.DataFrame
+    suggested: float
+    lowest_loss_lr: float
+    stopped_at: float | None
+
+
+def find_learning_rate(model, tokenizer, train_df: pd.DataFrame, *, start_lr: float = 1e-7, end_lr: float = 1e-2,
+                       steps: int = 60, batch_size: int = 16, max_length: int = 128, weight_decay: float = 0.01,
+                       smoothing: float = 0.9, seed: int = 42, device=None) -> LearningRateSearch:
+    """A learning-rate range test, as fast.ai's ``lr_find`` (notebook 04).
+
+    Trains for ``steps`` batches with the rate rising exponentially from ``start_lr`` to
+    ``end_lr``, records the loss at each rate, stops once the loss blows up, and then puts
+    the model's weights back as they were: the model is not changed. Plot the curve with
+    :func:`course_utils.plots.plot_learning_rate_search`; a good peak rate for
+    :func:`train` lies where the loss falls fastest, about a tenth of the rate at its lowest.
+    """
+    from course_utils.device import get_device
+
+    if not 0 < start_lr < end_lr:
+        raise CourseError(f"start_lr and end_lr must satisfy 0 < start_lr < end_lr; got {start_lr:g}, {end_lr:g}.")
+    if steps < 10:
+        raise CourseError(f"steps={steps} is too few to draw a curve; use 50 or more.")
+    _check_frame(train_df, "train_df", need_labels=True)
+    check_labels_match_model(model, train_df, "train_df")
+    device = torch.device(device) if device is not None else get_device()
+    saved = {key: value.detach().to("cpu", copy=True) for key, value in model.state_dict().items()}
+    set_seed(seed)
+    model.to(device)
+    loader = make_loader(tokenizer, train_df, batch_size=batch_size, max_length=max_length, shuffle=True, seed=seed)
+    optimizer = make_optimizer(model, start_lr, weight_decay)
+    factor = (end_lr / start_lr) ** (1 / (steps - 1))
+    rows, average, lowest, stopped_at = [], 0.0, math.inf, None
+    model.train()
+    try:
+        step = 0
+        while step < steps:
+            for batch in loader:
+                rate = start_lr * factor ** step
+                for group in optimizer.param_groups:
+                    group["lr"] = rate
+                loss = model(**_to_device(batch, device)).loss
+                loss_value = float(loss.detach())
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+                step += 1
+                average = smoothing * average + (1 - smoothing) * loss_value
+                smoothed = average / (1 - smoothing ** step)
+                rows.append({"step": step, "lr": rate, "loss": loss_value, "smoothed": smoothed})
+                lowest = min(lowest, smoothed)
+                if not math.isfinite(loss_value) or (step > 5 and smoothed > 4 * lowest):
+                    stopped_at = rate
+                    break
+                if step >= steps:
+                    break
+            if stopped_at is not None:
+                break
+    finally:
+        model.load_state_dict(saved)
+        model.eval()
+    curve = pd.DataFrame(rows)
+    best_row = curve.loc[curve["smoothed"].idxmin()]
+    return LearningRateSearch(curve, float(best_row["lr"]) / 10, float(best_row["lr"]), stopped_at)
 
 
 # ---------------------------------------------------------------------------

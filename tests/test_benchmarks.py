@@ -126,3 +126,13 @@ def test_predict_speed_agrees_with_pipeline():
     assert number(output, "ratio_vs_pipeline") > 0
     difference = float(re.search(r"largest probability difference (\S+)", output).group(1))
     assert difference < 1e-3
+
+
+def test_recipe_script_prints_the_baseline_the_seeds_and_the_goal():
+    output = run_script("recipe.py", "--size", "40", "--seeds", "1,2", "--epochs", "1")
+    assert re.search(r"^baseline: TF-IDF \+ linear SVM \(C=", output, re.MULTILINE)
+    assert len(re.findall(r"^seed [12]: lr 0\.0001 \(head x10\), 1 epochs, .*minus baseline [-+]\d\.\d{4} "
+                          r"\(95% paired bootstrap", output, re.MULTILINE)) == 2
+    assert "at the validation threshold" in output
+    assert re.search(r"^fine-tuned \(2 seeds\): test spam F1 mean \d\.\d{4}, sd \d\.\d{4}", output, re.MULTILINE)
+    assert re.search(r"^goal_spam_40_margin=-?\d\.\d{4} \(goal > 0\)$", output, re.MULTILINE)

@@ -120,7 +120,12 @@ def test_train_spam_prints_summary_progress_and_metrics(spam_run):
     table = out[out.index("Test metrics"):]
     for row in ("class", "ham", "spam", "accuracy", "macro avg", "weighted avg"):
         assert f"\n{row} " in table
-    assert "Threshold for spam chosen on validation" in out
+    assert "Threshold for spam: 0.50 (kept 0.5: validation holds 1 texts of the positive class" in out
+    assert "Baseline: TF-IDF + linear SVM (C=" in out
+    assert "Baseline (TF-IDF + linear SVM): spam F1 " in out and "; fine-tuned: spam F1 " in out
+    assert "paired bootstrap interval" in out
+    assert "Positive class: spam (its F1 is the score; the second in sorted order; choose with " \
+           "--positive-label ham)" in out
 
 
 def test_train_spam_writes_model_splits_and_metrics(spam_run):
@@ -130,20 +135,32 @@ def test_train_spam_writes_model_splits_and_metrics(spam_run):
     assert not list(output.parent.glob(".spam-model-*")), "a staging folder was left behind"
     config = json.loads((output / "config.json").read_text())
     assert config["id2label"] == {"0": "ham", "1": "spam"} and config["label2id"] == {"ham": 0, "spam": 1}
-    assert 0 < config["decision_threshold"] < 1 and config["positive_label"] == "spam"
+    assert "decision_threshold" not in config  # one validation spam message: no tuned threshold is saved
     metrics = json.loads((output / "metrics.json").read_text())
     assert {"accuracy", "per_class", "macro_f1", "weighted_f1", "threshold"} <= set(metrics)
     assert set(metrics["per_class"]) == {"ham", "spam"}
     assert set(metrics["per_class"]["spam"]) == {"precision", "recall", "f1", "support"}
     assert sum(row["support"] for row in metrics["per_class"].values()) == 12
-    assert metrics["threshold"]["value"] == config["decision_threshold"]
-    assert metrics["threshold"]["chosen_on"] == "validation"
+    assert metrics["threshold"]["value"] == 0.5 and metrics["threshold"]["tuned"] is False
+    assert metrics["threshold"]["val_positives"] == 1 and metrics["threshold"]["chosen_on"] == "validation"
+    baseline = metrics["baseline"]
+    assert baseline["name"] == "TF-IDF + linear SVM" and baseline["metric"] == "f1"
+    assert baseline["fine_tuned"] == pytest.approx(metrics["per_class"]["spam"]["f1"])
+    assert baseline["baseline"] == pytest.approx(baseline["test"]["per_class"]["spam"]["f1"])
+    assert baseline["difference_low"] <= baseline["difference"] <= baseline["difference_high"]
     assert {"accuracy", "precision", "recall", "f1"} <= set(metrics["threshold"]["test"])
     splits = json.loads((output / "splits.json").read_text())
     sizes = {name: part["texts"] for name, part in splits["splits"].items()}
     assert sizes == {"train": 42, "validation": 6, "test": 12}
     assert sum(sum(part["classes"].values()) for part in splits["splits"].values()) == 60
     assert splits["label_names"] == ["ham", "spam"]
+    rows = splits["rows"]
+    assert [len(rows[name]) for name in ("train", "validation", "test")] == [42, 6, 12]
+    everything = rows["train"] + rows["validation"] + rows["test"]
+    assert len(set(everything)) == 60 and all(0 <= row < 60 for row in everything)  # data rows, header not counted
+    csv_rows = pd.read_csv(output.parent / "spam60.csv")
+    test_texts = set(csv_rows["text"].iloc[rows["test"]])
+    assert not test_texts & set(csv_rows["text"].iloc[rows["train"]])  # the rows rebuild the splits
 
 
 def test_pipeline_prints_the_class_names(spam_run):
@@ -186,7 +203,7 @@ def test_predict_texts_prints_a_table(spam_run, capsys):
     for line, text in zip(lines[1:3], texts):
         label, probability, shown = line.split(maxsplit=2)
         assert label in {"ham", "spam"} and 0 <= float(probability) <= 1 and shown == text
-    assert "threshold saved with the model" in lines[-1]
+    assert len(lines) == 3  # no tuned threshold was saved (one validation spam message), so no threshold line
 
 
 def test_predict_multiclass_uses_the_tag_names(titles_run, capsys):
@@ -209,9 +226,12 @@ def test_predict_file_to_csv(spam_run, workdir):
     assert code == 0, err
     assert "wrote 3 predictions" in out
     written = pd.read_csv(target)
-    assert list(written.columns) == ["text", "label", "probability"]
-    assert written["text"].tolist()[2] == "Your account, sadly, is closed"
+    assert list(written.columns) == ["id", "message", "label", "probability", "p_ham", "p_spam"]  # input kept
+    assert written["id"].tolist() == [1, 2, 3] and written["message"].tolist()[2] == "Your account, sadly, is closed"
     assert set(written["label"]) <= {"ham", "spam"} and written["probability"].between(0, 1).all()
+    assert (written["p_ham"] + written["p_spam"]).round(6).eq(1).all()
+    chosen = [row.p_spam if row.label == "spam" else row.p_ham for row in written.itertuples()]
+    assert written["probability"].round(6).tolist() == pd.Series(chosen).round(6).tolist()
     assert listing(workdir) - before == {"labelled.csv"}  # no temporary file left
 
 
@@ -227,6 +247,8 @@ BAD_CSVS = {
     "no_column": (b"message,category\nhello there,a\nhi,b\n", ["no column 'text'", "'message', 'category'"]),
     "one_class": (b"text,label\nhello,ham\nhow are you,ham\nsee you,ham\n", ["only one class", "['ham']"]),
     "blank_text": (b"text,label\nhello,ham\n   ,spam\nwin now,spam\n", ["line 3"]),
+    "id_as_label": (("text,label\n" + "".join(f"message number {i},{1000 + i}\n" for i in range(73))).encode(),
+                    ["has 73 distinct values in 73 rows", "looks like an identifier", "--label-column"]),
 }
 
 
@@ -443,3 +465,89 @@ def test_predict_file_refuses_binary_or_non_csv(content, spam_run, tmp_path):
     code, out, err = run_main(["predict", str(model_dir), "--file", str(path), "--output", str(tmp_path / "o.csv")])
     assert_one_error_line(code, err, "texts.csv", "Fix:")
     assert listing(tmp_path) == before
+
+
+# ---------------------------------------------------------------------------
+# the positive class, a trusted threshold, the same run twice
+# ---------------------------------------------------------------------------
+
+
+def test_positive_label_makes_that_class_the_one_scored_and_thresholded(spam_csv, tmp_path, monkeypatch):
+    from course_utils import metrics as metrics_module
+
+    monkeypatch.setattr(metrics_module, "MIN_THRESHOLD_POSITIVES", 1)  # 6 validation texts: tune anyway
+    output = tmp_path / "ham-positive"
+    code, out, err = run_main(["train", str(spam_csv), "--text-column", "text", "--label-column", "label",
+                               "--positive-label", "ham", "--output", str(output), *TINY])
+    assert code == 0, err
+    assert "Positive class: ham (its F1 is the score; chosen with --positive-label)" in out
+    config = json.loads((output / "config.json").read_text())
+    assert config["id2label"] == {"0": "spam", "1": "ham"}
+    assert config["positive_label"] == "ham" and 0 < config["decision_threshold"] < 1
+    metrics = json.loads((output / "metrics.json").read_text())
+    assert metrics["threshold"]["tuned"] is True and metrics["threshold"]["positive_label"] == "ham"
+    assert "Baseline (TF-IDF + linear SVM): ham F1 " in out
+    code, predicted, _ = run_main(["predict", str(output), "see you at 6?"])
+    assert code == 0 and "(ham when its probability is at least" in predicted
+    assert "the threshold saved with the model" in predicted
+
+
+@pytest.mark.parametrize("label, fragment", [("fake", "is not one of the labels"),
+                                             ("java", "is for two classes")])
+def test_positive_label_is_checked_before_training(label, fragment, spam_csv, titles_csv, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    csv, text, tag = (spam_csv, "text", "label") if label == "fake" else (titles_csv, "title", "tag")
+    if label == "java":
+        label = pd.read_csv(titles_csv)["tag"].iloc[0]
+    code, _, err = run_main(["train", str(csv), "--text-column", text, "--label-column", tag,
+                             "--positive-label", label])
+    assert_one_error_line(code, err, "--positive-label", fragment)
+    assert listing(tmp_path) == set()
+
+
+def test_same_seed_same_metrics(spam_run, spam_csv, tmp_path):
+    """The new classifier head is drawn after seeding: two runs of one command agree to the last digit."""
+    output, _, _ = spam_run
+    again = tmp_path / "again"
+    code, _, err = run_main(["train", str(spam_csv), "--text-column", "text", "--label-column", "label",
+                             "--output", str(again), *TINY])
+    assert code == 0, err
+    first, second = (json.loads((folder / "metrics.json").read_text()) for folder in (output, again))
+    for record in (first, second):
+        record.pop("train_seconds")
+    assert first == second
+
+
+def test_a_model_that_has_not_learned_is_called_out():
+    from types import SimpleNamespace
+
+    stuck = SimpleNamespace(epochs=pd.DataFrame({"epoch": [1, 2], "val_loss": [1.097, 1.088]}))  # ln 3 = 1.099
+    warning = cli.learning_warning(stuck, 3)
+    assert warning.startswith("Warning: the model has not learned") and "ln 3 = 1.099" in warning
+    learned = SimpleNamespace(epochs=pd.DataFrame({"epoch": [1, 2], "val_loss": [0.9, 0.4]}))
+    assert cli.learning_warning(learned, 3) is None
+
+
+def test_doctor_outside_the_course_environment_says_so_first(tmp_path, monkeypatch):
+    monkeypatch.delenv("CONDA_PREFIX", raising=False)
+    venv_python = tmp_path / ".venv" / "bin" / "python"
+    venv_python.parent.mkdir(parents=True)
+    venv_python.write_text("")
+    note = cli.environment_note(prefix="/usr", base_prefix="/usr", course_venv=tmp_path / ".venv")
+    assert note.startswith("Note: this is the system Python") and "bash course.sh doctor" in note
+    assert str(venv_python) in note
+    fresh = cli.environment_note(prefix="/usr", base_prefix="/usr", course_venv=tmp_path / "missing")
+    assert "bash course.sh install" in fresh
+    assert cli.environment_note(prefix="/work/.venv", base_prefix="/usr") is None  # inside a virtual environment
+
+
+def test_the_report_fills_the_weighted_row_as_scikit_learn_does():
+    from sklearn.metrics import precision_recall_fscore_support
+
+    y_true, y_pred = [0, 0, 0, 1, 1, 2, 2, 2, 2], [0, 1, 0, 1, 1, 2, 0, 2, 1]
+    scores = cli.score_predictions(y_true, y_pred, ("a", "b", "c"))
+    precision, recall, f1, _ = precision_recall_fscore_support(y_true, y_pred, average="weighted", zero_division=0)
+    assert (scores["weighted_precision"], scores["weighted_recall"], scores["weighted_f1"]) == \
+        pytest.approx((precision, recall, f1))
+    weighted_row = cli.metrics_table(scores).splitlines()[-1].split()
+    assert weighted_row[:2] == ["weighted", "avg"] and len(weighted_row) == 6  # precision, recall, F1, support

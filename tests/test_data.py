@@ -167,7 +167,8 @@ def test_from_dataframe_checks_dedupes_and_summarises():
     prepared = data.from_dataframe(frame, "message", "kind")
     assert prepared.label_names == ("junk", "ok")
     assert prepared.duplicates_removed == 1 and len(prepared.frame) == 4
-    assert list(prepared.frame.columns) == ["text", "label", "label_id"]
+    assert list(prepared.frame.columns) == ["text", "label", "label_id", "row"]
+    assert prepared.frame["row"].tolist() == [0, 1, 3, 4]  # the source's data rows, the repeated "hi" dropped
     assert prepared.summary().loc["ok", "texts"] == 2
     assert "5 rows, 2 classes; 1 repeated texts removed, 4 left" in prepared.describe()
 

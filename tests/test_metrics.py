@@ -353,3 +353,88 @@ def test_bootstrap_rejects_bad_settings():
         bootstrap_interval([0, 1], [0, 1], resamples=10)
     with pytest.raises(CourseError, match="metric must be one of"):
         bootstrap_interval([0, 1], [0, 1], metric="auc")
+
+
+# --- the vectorised bootstrap ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("metric", ["accuracy", "precision", "recall", "f1",
+                                    "macro_f1", "weighted_f1", "macro_precision", "macro_recall"])
+def test_vectorised_bootstrap_gives_the_intervals_of_scoring_each_resample(metric, three_classes, scored_messages):
+    """The named metrics are scored on all resamples at once; a function of one's own, one resample at a time."""
+    from course_utils.metrics import metric_function
+
+    if metric in ("accuracy", "precision", "recall", "f1"):
+        y_true, p_spam = scored_messages
+        y_pred = (p_spam >= 0.5).astype(int)
+        other = (p_spam >= 0.4).astype(int)
+    else:
+        y_true, y_pred = three_classes
+        other = np.roll(y_pred, 1)
+    one_at_a_time = metric_function(metric)
+    fast = bootstrap_interval(y_true, y_pred, metric, resamples=300, seed=5)
+    slow = bootstrap_interval(y_true, y_pred, one_at_a_time, resamples=300, seed=5)
+    assert (fast.estimate, fast.low, fast.high) == pytest.approx((slow.estimate, slow.low, slow.high))
+    fast_gap = bootstrap_difference(y_true, y_pred, other, metric, resamples=300, seed=5)
+    slow_gap = bootstrap_difference(y_true, y_pred, other, one_at_a_time, resamples=300, seed=5)
+    assert (fast_gap.low, fast_gap.high) == pytest.approx((slow_gap.low, slow_gap.high))
+
+
+def test_vectorised_bootstrap_scores_resamples_without_positives_as_zero():
+    """A resample with no positive text and no flag: precision, recall, F1 are 0 (zero_division=0)."""
+    y_true = np.array([0] * 40 + [1])
+    interval = bootstrap_interval(y_true, y_true.copy(), "f1", resamples=200, seed=0)
+    assert interval.low == 0.0 and interval.high == 1.0
+
+
+# --- a threshold that can be trusted --------------------------------------------------------------
+
+
+def test_choose_threshold_keeps_half_with_few_positives(scored_messages):
+    from course_utils.metrics import MIN_THRESHOLD_POSITIVES, choose_threshold
+
+    y_true, p_spam = scored_messages
+    enough = choose_threshold(y_true, p_spam)
+    assert enough.tuned and enough.value == best_threshold(y_true, p_spam)
+    assert enough.positives == int(y_true.sum()) >= MIN_THRESHOLD_POSITIVES
+    few = choose_threshold(y_true[:40], p_spam[:40])
+    assert not few.tuned and few.value == 0.5
+    assert few.positives == int(y_true[:40].sum()) < MIN_THRESHOLD_POSITIVES
+    assert f"holds {few.positives} texts of the positive class" in few.reason
+    assert choose_threshold(y_true, p_spam, min_positives=1000).value == 0.5
+
+
+# --- calibration ------------------------------------------------------------------------------------
+
+
+def test_expected_calibration_error_of_calibrated_and_overconfident_probabilities():
+    from course_utils.metrics import expected_calibration_error
+
+    rng = np.random.default_rng(0)
+    p = rng.random(20000)
+    calibrated_truth = (rng.random(20000) < p).astype(int)
+    assert expected_calibration_error(calibrated_truth, p) < 0.02
+    overconfident = np.where(p >= 0.5, 1.0, 0.0)
+    assert expected_calibration_error(calibrated_truth, overconfident) > 0.2
+
+
+def test_fit_temperature_recovers_the_temperature_that_made_probabilities_overconfident():
+    from course_utils.metrics import apply_temperature, expected_calibration_error, fit_temperature
+
+    rng = np.random.default_rng(1)
+    logits = rng.normal(0, 1.5, size=(4000, 2))
+    true_probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    labels = (rng.random(4000) < true_probs[:, 1]).astype(int)
+    sharpened = np.exp(3 * logits) / np.exp(3 * logits).sum(axis=1, keepdims=True)  # over-confident: T = 1/3
+    temperature = fit_temperature(labels, sharpened)
+    assert temperature == pytest.approx(3.0, rel=0.15)
+    rescaled = apply_temperature(sharpened, temperature)
+    assert np.array_equal(rescaled.argmax(axis=1), sharpened.argmax(axis=1))  # the ranking does not change
+    assert expected_calibration_error(labels, rescaled) < expected_calibration_error(labels, sharpened)
+
+
+def test_fit_temperature_refuses_one_column():
+    from course_utils.metrics import fit_temperature
+
+    with pytest.raises(CourseError, match="shape"):
+        fit_temperature([0, 1], [0.2, 0.8])

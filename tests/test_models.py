@@ -56,6 +56,8 @@ def test_cpu_picks_packaged_without_touching_the_network(monkeypatch):
     assert "no CUDA GPU" in choice.reason
     assert choice.local_files_only
     assert (models.packaged_model_path() / "model.safetensors").is_file()
+    assert choice.recipe is models.PACKAGED_RECIPE and choice.recipe.lr == 1e-4
+    assert "Recipe: peak learning rate 0.0001 (10x for the pooler and classifier), 3 epochs" in str(choice)
 
 
 def test_gpu_with_unreachable_hub_falls_back_quickly(online, monkeypatch, silent_server):
@@ -82,6 +84,7 @@ def test_gpu_with_reachable_hub_picks_bert_base(online, monkeypatch, answering_s
     choice = models.choose_model(device="cuda")
     assert (choice.name, choice.source) == ("bert-base-uncased", "hub")
     assert not choice.local_files_only
+    assert choice.recipe is models.BERT_BASE_RECIPE and choice.recipe.lr == 3e-5  # BERT-base keeps its own
 
 
 def test_gpu_with_cached_weights_needs_no_probe(online, monkeypatch):

@@ -219,3 +219,56 @@ def test_threshold_explorer_checks_its_input():
         threshold_explorer([0, 1], [0.1, 0.2, 0.3])
     with pytest.raises(CourseError, match="value must be between 0 and 1"):
         threshold_explorer([0, 1], [0.1, 0.2], value=2)
+
+
+# --- calibration and the learning-rate search ------------------------------------------------------
+
+
+def test_threshold_metrics_leave_precision_undefined_where_nothing_is_flagged():
+    y_true = np.array([0, 0, 1, 1])
+    p_positive = np.array([0.1, 0.2, 0.3, 0.6])  # above 0.6 nothing is flagged
+    fig, ax = plt.subplots()
+    plot_threshold_metrics(y_true, p_positive, ax=ax)
+    precision = {line.get_label(): line for line in ax.get_lines()}["precision"]
+    thresholds, values = precision.get_xdata(), precision.get_ydata()
+    assert np.isnan(values[thresholds > 0.6]).all()  # undefined, not drawn as 0
+    assert not np.isnan(values[thresholds <= 0.6]).any()
+    plt.close(fig)
+
+
+def test_reliability_diagram_draws_each_set_with_its_calibration_error():
+    from sklearn.calibration import calibration_curve
+
+    from course_utils.metrics import expected_calibration_error
+    from course_utils.plots import plot_reliability
+
+    rng = np.random.default_rng(0)
+    p = rng.random(2000)
+    y_true = (rng.random(2000) < p).astype(int)
+    timid = 0.25 + p / 2
+    figure = plot_reliability(y_true, {"honest": p, "timid": timid}, positive_name="spam")
+    ax = figure.axes[0]
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert set(lines) == {"perfectly calibrated", f"honest (ECE {expected_calibration_error(y_true, p):.3f})",
+                          f"timid (ECE {expected_calibration_error(y_true, timid):.3f})"}
+    observed, predicted = calibration_curve(y_true, timid, n_bins=10)
+    timid_line = [line for label, line in lines.items() if label.startswith("timid")][0]
+    np.testing.assert_allclose(timid_line.get_xdata(), predicted)
+    np.testing.assert_allclose(timid_line.get_ydata(), observed)
+
+
+def test_learning_rate_search_plot_marks_the_suggestion():
+    from course_utils.plots import plot_learning_rate_search
+    from course_utils.training import LearningRateSearch
+
+    rates = np.logspace(-7, -2, 40)
+    loss = np.concatenate([np.full(20, 0.69), np.linspace(0.69, 0.2, 15), np.linspace(0.3, 3.0, 5)])
+    curve = pd.DataFrame({"step": range(1, 41), "lr": rates, "loss": loss, "smoothed": loss})
+    search = LearningRateSearch(curve, suggested=float(rates[34]) / 10, lowest_loss_lr=float(rates[34]),
+                                stopped_at=float(rates[-1]))
+    ax = plot_learning_rate_search(search).axes[0]
+    assert ax.get_xscale() == "log"
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert f"suggested {search.suggested:.1e}" in labels and f"lowest smoothed loss at {rates[34]:.1e}" in labels
+    with pytest.raises(CourseError, match="find_learning_rate"):
+        plot_learning_rate_search(object())

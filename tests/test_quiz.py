@@ -549,3 +549,16 @@ def test_answer_key_covers_every_item():
         assert f"## {quiz.name}: {quiz.title}" in key
         for item in quiz.items:
             assert f"`{item.id}`" in key
+
+
+def test_the_header_says_how_many_questions_are_scored():
+    from course_utils.quiz import load_quiz, static_html
+
+    for name in ("04_training_loop", "01_tokenization"):
+        quiz = load_quiz(name)
+        scored = sum(item.scored for item in quiz.items)
+        html = static_html(quiz)
+        if scored < len(quiz.items):
+            assert f"({len(quiz.items)} questions, {scored} scored: recall cards and open prompts are not)" in html
+        else:
+            assert f"({len(quiz.items)} questions)" in html

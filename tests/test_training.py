@@ -155,7 +155,7 @@ def test_one_output_head_is_refused(tokenizer, train_df):
 
 def test_history_and_epochs(model, tokenizer, train_df, val_df):
     before = state_copy(model)
-    result = quiet_train(model, tokenizer, train_df, val_df, epochs=2, batch_size=16)
+    result = quiet_train(model, tokenizer, train_df, val_df, epochs=2, batch_size=16, lr=5e-5)
     assert not same_weights(before, state_copy(model))
     assert list(result.history.columns) == ["step", "epoch", "train_loss", "lr"]
     assert result.history["step"].tolist() == list(range(1, 7))  # 48 messages / 16 = 3 steps per epoch
@@ -260,3 +260,103 @@ def test_positive_class_f1_is_refused_for_more_than_two_classes(tokenizer, tiny_
         quiet_train(three, tokenizer, frame, None, epochs=1, select_metric="f1")
     with pytest.raises(CourseError, match="threshold is a two-class idea"):
         evaluate(three, tokenizer, frame, device=CPU, threshold=0.5)
+
+
+# --- the learning-rate range test (notebook 04) ---------------------------------------------------
+
+
+def test_find_learning_rate_draws_a_rising_rate_and_leaves_the_model_as_it_was(model, tokenizer, train_df):
+    before = state_copy(model)
+    search = training.find_learning_rate(model, tokenizer, train_df, steps=12, batch_size=8, max_length=32,
+                                         start_lr=1e-6, end_lr=1.0, device=CPU)
+    assert same_weights(before, state_copy(model))  # the range test trains a while, then puts the weights back
+    rates = search.curve["lr"].to_numpy()
+    assert rates[0] == pytest.approx(1e-6) and np.all(np.diff(rates) > 0)
+    assert np.allclose(rates[1:] / rates[:-1], rates[1] / rates[0])  # exponential: a constant factor per step
+    assert search.suggested == pytest.approx(search.lowest_loss_lr / 10)
+    assert search.lowest_loss_lr in set(rates)
+    assert {"step", "lr", "loss", "smoothed"} <= set(search.curve.columns)
+
+
+def test_find_learning_rate_refuses_bad_ranges(model, tokenizer, train_df):
+    with pytest.raises(CourseError, match="start_lr"):
+        training.find_learning_rate(model, tokenizer, train_df, start_lr=1e-2, end_lr=1e-4)
+    with pytest.raises(CourseError, match="too few"):
+        training.find_learning_rate(model, tokenizer, train_df, steps=3)
+
+
+# --- fp16 with a gradient scaler, on the CPU (the T4's path) ------------------------------------
+
+
+def _one_step(model, batch, amp_dtype, scaler, optimizer, max_grad_norm=1.0):
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
+    return training._train_step(model, batch, CPU, amp_dtype, None, optimizer, scheduler, scaler, max_grad_norm,
+                                step=1, epoch=1, lr=0.1, batch_size=8)
+
+
+@pytest.fixture
+def fp16_batch(tokenizer, tiny_df):
+    return next(iter(make_loader(tokenizer, tiny_df, batch_size=8, max_length=32)))
+
+
+def test_fp16_step_with_overflowing_gradients_is_skipped(model, fp16_batch):
+    before = state_copy(model)
+    scaler = training._grad_scaler(True, "cpu", init_scale=2.0**127)  # the scaled gradients overflow
+    _one_step(model, fp16_batch, torch.float16, scaler, torch.optim.SGD(model.parameters(), lr=0.1))
+    assert same_weights(before, state_copy(model))  # the step was skipped ...
+    assert scaler.get_scale() < 2.0**127  # ... and the scale lowered for the next one
+
+
+def test_fp16_clipping_sees_unscaled_gradients_and_matches_full_precision(base, fp16_batch, monkeypatch):
+    norms = []
+    clip = torch.nn.utils.clip_grad_norm_
+
+    def recording_clip(parameters, max_norm, *args, **kwargs):
+        norm = clip(parameters, max_norm, *args, **kwargs)
+        norms.append(float(norm))
+        return norm
+
+    monkeypatch.setattr(torch.nn.utils, "clip_grad_norm_", recording_clip)
+    models, deltas = {}, {}
+    for name, amp_dtype in (("fp32", None), ("fp16", torch.float16)):
+        models[name] = copy.deepcopy(base[0])
+        start = {key: value.detach().clone() for key, value in models[name].named_parameters()}
+        scaler = training._grad_scaler(amp_dtype is not None, "cpu")
+        _one_step(models[name], fp16_batch, amp_dtype, scaler, torch.optim.SGD(models[name].parameters(), lr=0.1),
+                  max_grad_norm=1e9)  # no clipping effect: compare the raw step
+        deltas[name] = torch.cat([(value.detach() - start[key]).flatten()
+                                  for key, value in models[name].named_parameters()])
+    fp32_norm, fp16_norm = norms
+    assert fp16_norm == pytest.approx(fp32_norm, rel=0.05)  # unscaled: not 65,536 times larger
+    cosine = torch.nn.functional.cosine_similarity(deltas["fp16"], deltas["fp32"], dim=0)
+    assert float(cosine) > 0.99
+    assert float(deltas["fp16"].norm() / deltas["fp32"].norm()) == pytest.approx(1.0, rel=0.05)
+
+
+def test_train_runs_in_fp16_on_the_cpu(model, tokenizer, tiny_df):
+    result = quiet_train(model, tokenizer, tiny_df, epochs=1, batch_size=8, max_length=32, mixed_precision="fp16")
+    assert np.isfinite(result.epochs["train_loss"]).all()
+
+
+# --- the recipe of the model's family -------------------------------------------------------
+
+
+def test_the_head_gets_its_own_rate(model):
+    optimizer = training.make_optimizer(model, 1e-4, head_lr_multiplier=10)
+    rate_of = {id(parameter): group["lr"] for group in optimizer.param_groups for parameter in group["params"]}
+    named = dict(model.named_parameters())
+    assert rate_of[id(named["classifier.weight"])] == pytest.approx(1e-3)
+    assert rate_of[id(named["bert.pooler.dense.weight"])] == pytest.approx(1e-3)
+    assert rate_of[id(named["bert.encoder.layer.0.attention.self.query.weight"])] == pytest.approx(1e-4)
+    assert len(rate_of) == len(named)  # every parameter is in exactly one group
+    with pytest.raises(CourseError, match="head_lr_multiplier"):
+        training.make_optimizer(model, 1e-4, head_lr_multiplier=0)
+
+
+def test_train_uses_the_models_recipe_when_not_told(model, tokenizer, tiny_df):
+    from course_utils.models import PACKAGED_RECIPE, recipe_for_model
+
+    assert recipe_for_model(model) is PACKAGED_RECIPE  # 6 layers: the small model's recipe
+    result = quiet_train(model, tokenizer, tiny_df, batch_size=8, max_length=32)
+    assert result.epochs["epoch"].max() == PACKAGED_RECIPE.epochs
+    assert result.history["lr"].max() == pytest.approx(PACKAGED_RECIPE.lr, rel=0.01)
