@@ -5,8 +5,9 @@ One module per concern, each introduced by a notebook:
 - ``course_utils.device``   -- notebook 00: CUDA, Apple MPS or CPU, described in one line
 - ``course_utils.models``   -- notebook 00: which checkpoint to use (offline by default) and loading it
 - ``course_utils.data``     -- notebook 00: the SMS Spam Collection, verified, deduplicated, split
-- ``course_utils.training`` -- notebook 04: the fine-tuning loop behind one call
-- ``course_utils.metrics``  -- notebook 05: classification metrics and thresholds
+- ``course_utils.baseline`` -- notebook 04: the TF-IDF + linear SVM baseline every fine-tune is compared with
+- ``course_utils.training`` -- notebook 04: the fine-tuning loop behind one call, and a learning-rate range test
+- ``course_utils.metrics``  -- notebook 05: classification metrics, calibration and thresholds
 - ``course_utils.plots``    -- notebook 05: confusion matrices and curves
 - ``course_utils.quiz``     -- every notebook: quizzes and flashcards
 

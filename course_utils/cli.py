@@ -206,12 +206,15 @@ def comparison_line(comparison: dict, metric: str, label_names: Sequence[str]) -
     line = (f"Baseline ({BASELINE_NAME}): {what} {comparison['baseline']:.3f}; fine-tuned: {what} "
             f"{comparison['fine_tuned']:.3f}; difference {comparison['difference']:+.3f} "
             f"(95% paired bootstrap interval {comparison['difference_low']:+.3f} to {comparison['difference_high']:+.3f}).")
+    advice = "try more epochs, another learning rate (--lr) or more labelled texts; or use the baseline."
     if comparison["difference_low"] > 0:
         return line + " The fine-tuned model beats the baseline."
     if comparison["difference"] > 0:
         return line + " Ahead, but the test set cannot tell them apart: the interval includes 0."
-    return line + (" The fine-tuned model did NOT beat the baseline on this data: try more epochs, another "
-                   "learning rate (--lr), or more labelled texts; or use the baseline.")
+    if comparison["difference_high"] >= 0:
+        return line + (" The fine-tuned model did NOT beat the baseline on this test set (the interval includes 0: "
+                       "no clear difference either way): " + advice)
+    return line + " The baseline is better on this data: " + advice
 
 
 def learning_warning(result, num_classes: int) -> str | None:

@@ -551,3 +551,17 @@ def test_the_report_fills_the_weighted_row_as_scikit_learn_does():
         pytest.approx((precision, recall, f1))
     weighted_row = cli.metrics_table(scores).splitlines()[-1].split()
     assert weighted_row[:2] == ["weighted", "avg"] and len(weighted_row) == 6  # precision, recall, F1, support
+
+
+@pytest.mark.parametrize("difference, low, high, verdict", [
+    (0.03, 0.01, 0.05, "The fine-tuned model beats the baseline."),
+    (0.01, -0.02, 0.04, "Ahead, but the test set cannot tell them apart"),
+    (-0.01, -0.05, 0.03, "did NOT beat the baseline on this test set"),
+    (-0.04, -0.07, -0.01, "The baseline is better on this data"),
+])
+def test_the_baseline_verdict_follows_the_interval(difference, low, high, verdict):
+    comparison = {"fine_tuned": 0.9 + difference, "baseline": 0.9, "difference": difference,
+                  "difference_low": low, "difference_high": high}
+    line = cli.comparison_line(comparison, "f1", ("ham", "spam"))
+    assert line.startswith("Baseline (TF-IDF + linear SVM): spam F1 0.900; fine-tuned: spam F1 ")
+    assert verdict in line
