@@ -119,8 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"baseline: {baseline}; test {what} {baseline_score:.4f}")
 
     choice = choose_model(args.model)
-    names = tuple(str(name) for name in sorted(set(train_df["label"]), key=lambda n: train_df.loc[
-        train_df["label"] == n, "label_id"].iloc[0]))
+    names = tuple(train_df.drop_duplicates("label_id").sort_values("label_id")["label"].astype(str))
     rows = []
     for seed in [int(part) for part in args.seeds.split(",")]:
         training.set_seed(seed)

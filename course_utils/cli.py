@@ -445,17 +445,17 @@ def predict_command(model_dir: str, texts: Sequence[str], file: str | None, text
         source, texts = read_texts_csv(file, text_column)
     else:
         texts = check_texts(list(texts), "TEXT arguments", first_row=1, where="argument")
-    from course_utils.training import predict_labels, predict_proba  # torch: only once the input is known to be good
+    from course_utils.training import labels_from_probabilities, predict_proba  # torch: once the input is good
 
     model, tokenizer = load_finetuned(model_dir)
     threshold = saved_threshold(model)
-    predictions = predict_labels(model, tokenizer, texts, threshold=threshold, max_length=max_length)
+    probabilities = predict_proba(model, tokenizer, texts, max_length=max_length)
+    predictions = labels_from_probabilities(model, texts, probabilities, threshold=threshold)
     if output:
         table = predictions
         if source is not None:  # keep the file's own columns (an id, say), so the results join back
-            names = [model.config.id2label[index] for index in range(int(model.config.num_labels))]
-            table = with_predictions(source, predictions, predict_proba(model, tokenizer, texts, max_length=max_length),
-                                     names)
+            names = [model.config.id2label[index] for index in range(probabilities.shape[1])]
+            table = with_predictions(source, predictions, probabilities, names)
         written = write_csv_atomically(table, output, overwrite)
         print(f"wrote {_count(len(predictions), 'prediction')} to {written}")
     else:

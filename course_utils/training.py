@@ -1222,6 +1222,13 @@ def predict_labels(model, tokenizer, texts: Sequence[str] | str, *, threshold: f
     Extra keyword arguments go to :func:`predict_proba`.
     """
     probabilities = predict_proba(model, tokenizer, texts, **kwargs)
+    texts = [texts] if isinstance(texts, str) else list(texts)
+    return labels_from_probabilities(model, texts, probabilities, threshold=threshold, positive=positive)
+
+
+def labels_from_probabilities(model, texts: Sequence[str], probabilities: np.ndarray, *, threshold: float | None = None,
+                              positive: int = 1) -> pd.DataFrame:
+    """:func:`predict_labels` from probabilities already computed (``predict_proba`` output)."""
     names = [model.config.id2label[i] for i in range(probabilities.shape[1])]
     if threshold is not None:
         if probabilities.shape[1] != 2:
@@ -1229,6 +1236,5 @@ def predict_labels(model, tokenizer, texts: Sequence[str] | str, *, threshold: f
         predicted = np.where(probabilities[:, positive] >= threshold, positive, 1 - positive)
     else:
         predicted = probabilities.argmax(axis=1)
-    texts = [texts] if isinstance(texts, str) else list(texts)
-    return pd.DataFrame({"text": texts, "label": [names[i] for i in predicted],
+    return pd.DataFrame({"text": list(texts), "label": [names[i] for i in predicted],
                          "probability": probabilities[np.arange(len(predicted)), predicted]})

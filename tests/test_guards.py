@@ -420,3 +420,41 @@ def test_a_quiz_file_is_never_executed(tmp_path):
     with pytest.raises(CourseError):
         load_quiz(hostile)
     assert not marker.exists()
+
+
+# --- expected errors in notebooks: one line, and Run All carries on -----------------------------
+
+
+def test_expect_error_prints_one_line_and_carries_on(capsys):
+    from course_utils.errors import expect_error
+
+    with expect_error(CourseError):
+        raise CourseError("Model folder x does not exist.\n Fix: check the path.")
+    assert capsys.readouterr().out == "CourseError: Model folder x does not exist. Fix: check the path.\n"
+    with expect_error():
+        {}["missing"]
+    assert capsys.readouterr().out == "KeyError: 'missing'\n"
+
+
+def test_expect_error_fails_loudly_when_the_lesson_does_not_happen():
+    from course_utils.errors import expect_error
+
+    with pytest.raises(AssertionError, match="expected CourseError here"):
+        with expect_error(CourseError):
+            pass
+    with pytest.raises(ValueError):  # another kind of error is not swallowed
+        with expect_error(CourseError):
+            raise ValueError("a different problem")
+
+
+def test_no_notebook_relies_on_the_raises_exception_tag():
+    """Colab, VS Code and plain nbconvert ignore cell tags: an expected error must not stop Run All."""
+    import nbformat
+
+    from pathlib import Path
+
+    for path in sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb")):
+        notebook = nbformat.read(path, as_version=4)
+        tagged = [index for index, cell in enumerate(notebook.cells)
+                  if "raises-exception" in cell.get("metadata", {}).get("tags", [])]
+        assert not tagged, f"{path.name}: cells {tagged} rely on the raises-exception tag; use expect_error"
