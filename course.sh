@@ -3,13 +3,16 @@
 #
 #   bash course.sh lab     # install, then open the notebooks in JupyterLab
 #   COURSE_FAST=1 bash course.sh lab   # the same, in fast mode (fewer training messages)
-#   bash course.sh test    # install, then run the whole test suite (what CI runs)
+#   bash course.sh test    # install, then run everything: tests/ (unit, slow and browser tiers), then nbval
+#   bash course.sh test -m "not slow and not browser"   # install, then pytest with these arguments only
 #   bash course.sh install # install only
 #   bash course.sh doctor  # check this machine, in the course's environment
 #   bash course.sh exercises  # exercise copies of the notebooks in workshop/ (open them from the lab)
 #
-# Once installed, a run needs no network: nothing is reinstalled while requirements.txt and
-# pyproject.toml are unchanged (a stamp file in the environment remembers them).
+# What is installed: requirements.txt (torch, then pyproject.toml's dependencies and its notebooks
+# and test extras), then this package, editable. Once installed, a run needs no network: nothing
+# is reinstalled while requirements.txt and pyproject.toml are unchanged (a stamp file in the
+# environment remembers them).
 #
 # Where it installs: the active virtual environment or conda env if there is one,
 # else ./.venv (created with --system-site-packages, so a torch you already have,
@@ -92,12 +95,25 @@ case "$action" in
     exec "$python_bin" -m course_utils exercises workshop/ "$@"
     ;;
   test)
-    "$python_bin" -c "import playwright" 2>/dev/null || pip_install "playwright>=1.40"
     if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
       echo "course.sh: installing Debian's chromium for the browser test"
       apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
     fi
     shift || true
-    exec "$python_bin" -m pytest "$@"
+    if [ "$#" -gt 0 ]; then
+      exec "$python_bin" -m pytest "$@"
+    fi
+    # Everything, in two steps; the second runs even when the first fails, and the exit status
+    # is the first failure's.
+    echo "course.sh: 1/2 tests/ (unit, slow and browser tiers)"
+    tests_status=0
+    "$python_bin" -m pytest tests || tests_status=$?
+    echo "course.sh: 2/2 the notebooks, re-executed and compared with their stored outputs (nbval)"
+    notebooks_status=0
+    "$python_bin" -m pytest --nbval notebooks/ || notebooks_status=$?
+    if [ "$tests_status" -ne 0 ]; then
+      exit "$tests_status"
+    fi
+    exit "$notebooks_status"
     ;;
 esac

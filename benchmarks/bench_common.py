@@ -37,6 +37,26 @@ def offline_by_default(model: str | None) -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
+# --- one run per process ---------------------------------------------------------------------
+
+
+def run_in_fresh_process(target, *args) -> dict:
+    """``target(*args, queue)`` in a new (spawned) process; the dict it put on the queue.
+
+    Each run starts from a clean interpreter, so memory figures and compiled kernels do not carry
+    over; ``target`` puts ``{"error": ...}`` on the queue instead of hanging when it fails.
+    """
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    process = context.Process(target=target, args=(*args, queue))
+    process.start()
+    row = queue.get()
+    process.join()
+    return row
+
+
 # --- memory -----------------------------------------------------------------------------------
 
 

@@ -15,6 +15,7 @@ and one ``goal_...`` line per goal of the course:
     python benchmarks/recipe.py --data titles --size all
     python benchmarks/recipe.py --lr 5e-5 --epochs 1 --head-mult 1   # the older recipe, side by side
     python benchmarks/recipe.py --pooling mean                  # the classifier reads mean pooling
+    python benchmarks/recipe.py --size all --select loss        # keep the epoch of lowest validation loss
 
 The score is the spam class's F1 for SMS and macro F1 for the 20 tags. Time it alone: two
 torch processes on a 2-core machine slow each other several-fold (the scores do not change).
@@ -93,6 +94,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pooling", choices=("cls", "mean"), default="cls",
                         help="what the classifier reads: the pooler over [CLS] (as saved models do) or the mean "
                              "of the tokens (how all-MiniLM-L6-v2 was trained; measurement only)")
+    parser.add_argument("--select", choices=("score", "loss"), default="score",
+                        help="which epoch's weights train() keeps: the best validation score (the default, as "
+                             "the notebooks) or the lowest validation loss")
     parser.add_argument("--model", default="packaged")
     args = parser.parse_args(argv)
     offline_by_default(args.model)
@@ -132,7 +136,8 @@ def main(argv: list[str] | None = None) -> int:
                     "head_lr_multiplier": args.head_mult or recipe.head_lr_multiplier}
         started = time.perf_counter()
         result = training.train(model, tokenizer, train_df, val_df, batch_size=batch_size, max_length=max_length,
-                                seed=seed, progress=False, **settings)
+                                seed=seed, progress=False, select_metric="loss" if args.select == "loss" else None,
+                                **settings)
         seconds = time.perf_counter() - started
         test_probs = training.predict_proba(model, tokenizer, test_df["text"], max_length=max_length)
         test_pred = test_probs.argmax(axis=1)
@@ -140,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         row = {"seed": seed, "score": score(y_test, test_pred), "best_epoch": result.best_epoch,
                "seconds": seconds, "difference": difference}
         line = (f"seed {seed}: lr {settings['lr']:g} (head x{settings['head_lr_multiplier']:g}), {settings['epochs']} epochs, "
-                f"{args.pooling} pooling, "
+                f"{args.pooling} pooling, epoch kept by validation {args.select}, "
                 f"warmup {settings['warmup_ratio']:g}, "
                 f"best epoch {result.best_epoch}, {seconds:.0f} s; test {what} {row['score']:.4f}; "
                 f"minus baseline {difference.estimate:+.4f} (95% paired bootstrap {difference.low:+.4f} to "

@@ -1,28 +1,30 @@
 """Train the same model on the same SMS messages several ways, side by side, and compare.
 
-    python benchmarks/train_speed.py                      # 1,000 messages, 1 epoch, batch 16, lr 5e-5
+    python benchmarks/train_speed.py                      # 1,000 messages, 1 epoch, batch 16, each loop's own rate
     python benchmarks/train_speed.py --repeats 3 --test   # 3 training seeds per loop: median speed, mean F1
     python benchmarks/train_speed.py --full --test        # the whole train split (3,173), and the test split
     python benchmarks/train_speed.py --loops course_utils,course_utils_fp32   # bf16 vs full precision
     python benchmarks/train_speed.py --model bert-base-uncased            # on a GPU: mixed precision
 
-The loops, each on the same training messages, batch size, epochs, learning rate and seed
-(the first four run by default):
+The loops, each on the same training messages, batch size, epochs and seed, each at its own
+learning rate (``--lr`` gives every loop one rate, and ``course_utils`` one rate for every weight);
+the first four run by default:
 
-- ``course_utils``: :func:`course_utils.training.train` (length-grouped dynamic padding,
-  fused AdamW with weight decay 0.01, linear warmup over 10% of the steps then decay,
-  gradient clipping; its default mixed precision: bf16 autocast on a CPU with bf16
-  instructions or a CUDA GPU of compute capability 8.0+, fp16 on older GPUs);
+- ``course_utils``: :func:`course_utils.training.train` with the model family's recipe
+  (:func:`course_utils.models.recipe_for_model`: for the packaged model a peak rate of 1e-4 and
+  10x that for the pooler and the head; length-grouped dynamic padding, fused AdamW with weight
+  decay 0.01, linear warmup over 10% of the steps then decay, gradient clipping; its default
+  mixed precision: bf16 autocast on a CPU with bf16 instructions or a CUDA GPU of compute
+  capability 8.0+, fp16 on older GPUs);
 - ``trainer``: ``transformers.Trainer`` with its defaults (dynamic padding per random batch,
-  its default optimizer and schedule), given the same batch size, epochs, learning rate and
-  seed, no checkpoints written, and the same mixed precision as ``course_utils``;
+  its default optimizer and schedule), given the same batch size, epochs and seed, lr 5e-5, no checkpoints written, and the same mixed precision as ``course_utils``;
 - ``trainer_best``: ``transformers.Trainer`` with the settings a practitioner would pick:
   length-grouped batches (``train_sampling_strategy="group_by_length"`` in transformers 5,
   ``group_by_length=True`` in 4), ``optim="adamw_torch_fused"``, weight decay 0.01 and
-  warmup over 10% of the steps as ``course_utils``, no checkpoints, no logging, the same
+  warmup over 10% of the steps as ``course_utils``, lr 5e-5, no checkpoints, no logging, the same
   mixed precision as ``course_utils``;
 - ``seeds``: a common tutorial's loop as written (``tokenizer(texts, padding=True)`` over the
-  messages of the data set, ``TensorDataset``, ``torch.optim.Adam``, no schedule, full
+  messages of the data set, ``TensorDataset``, ``torch.optim.Adam`` at 5e-5, no schedule, full
   precision), moved to the device. The tutorial tokenizes its whole data set at once, so every
   message is padded to the longest message of the data set (238 tokens); ``--seeds-padding
   train`` pads only to the longest of the training messages instead (a kinder variant);
@@ -64,7 +66,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
-import multiprocessing
 import os
 import platform
 import statistics
@@ -78,13 +79,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_common, also in the spawned processes
 
 from bench_common import (PrecisionProbe, TokenCounts, default_amp, matmul_peaks, model_shape,  # noqa: E402
-                          offline_by_default, peak_rss_mb, precision_label, rss_now_mb, shape_text,
-                          training_flops)
+                          offline_by_default, peak_rss_mb, precision_label, rss_now_mb, run_in_fresh_process,
+                          shape_text, training_flops)
 
 LOOPS = ("course_utils", "trainer", "trainer_best", "seeds", "course_utils_random", "course_utils_fp32")
 DEFAULT_LOOPS = ("course_utils", "trainer", "trainer_best", "seeds")
 FULL_PRECISION_LOOPS = ("seeds", "course_utils_fp32")  # the tutorial's loop as written; the fp32 comparison
 DEFAULT_TRAIN_SIZE = 1000
+OTHER_LOOPS_LR = 5e-5  # Trainer's and the tutorial's rate unless --lr gives every loop one
 WEIGHT_DECAY, WARMUP_RATIO = 0.01, 0.1  # course_utils.training.train's defaults, given to trainer_best
 PEAK_TOKENS_PER_TEXT = 32  # matmul peak at the model's shapes: batch x 32 token rows (SMS: 25 tokens on average)
 
@@ -118,8 +120,9 @@ def load_model(args):
 def run_course_utils(model, tokenizer, train_df, args, device, amp, group_by_length=True):
     from course_utils.training import make_loader, train
 
+    one_rate = args.lr is not None  # --lr: every loop, every weight at that rate; else the recipe's rates
     result = train(model, tokenizer, train_df, None, epochs=args.epochs, batch_size=args.batch_size,
-                   lr=args.lr, head_lr_multiplier=1.0, warmup_ratio=WARMUP_RATIO,  # every loop: one rate, one recipe
+                   lr=args.lr, head_lr_multiplier=1.0 if one_rate else None, warmup_ratio=WARMUP_RATIO,
                    max_length=args.max_length, seed=args.seed, device=device,
                    mixed_precision=amp or "no", progress=False, group_by_length=group_by_length)
 
@@ -149,7 +152,7 @@ def trainer_arguments(output_dir: str, args, device, amp, total_steps: int, best
         output_dir=output_dir,
         per_device_train_batch_size=args.batch_size,
         num_train_epochs=args.epochs,
-        learning_rate=args.lr,
+        learning_rate=args.lr or OTHER_LOOPS_LR,
         seed=args.seed,
         report_to="none",
         save_strategy="no",
@@ -226,7 +229,7 @@ def run_seeds(model, tokenizer, train_df, args, device, amp):
     dataset = TensorDataset(inputs["input_ids"], inputs["attention_mask"], labels)
     dataloader = DataLoader(dataset, batch_size=args.batch_size)
     model.to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
+    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr or OTHER_LOOPS_LR)
     model.train()
     for epoch in range(args.epochs):
         for batch in dataloader:
@@ -347,7 +350,9 @@ def parse_args(argv=None):
                         help="validation messages, stratified from the validation split (default: all 454)")
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--lr", type=float, default=5e-5, help="learning rate for every loop (default 5e-5, as notebooks 04-06 and 08)")
+    parser.add_argument("--lr", type=float, default=None,
+                        help="one learning rate for every loop and every weight (default: course_utils its "
+                             f"model's recipe, the other loops {OTHER_LOOPS_LR:g})")
     parser.add_argument("--max-length", type=int, default=128,
                         help="truncation for course_utils and Trainer (the tutorial's loop truncates at 512)")
     parser.add_argument("--model", default=None,
@@ -388,22 +393,19 @@ def main(argv=None) -> int:
     offline_by_default(args.model)
     train_df, val_df, _ = load_data(args)
     print(f"{len(train_df)} training messages, {len(val_df)} validation messages, {args.epochs} epoch(s), "
-          f"batch {args.batch_size}, lr {args.lr:g}, training seed {args.seed}"
+          f"batch {args.batch_size}, "
+          f"{f'lr {args.lr:g} for every loop' if args.lr else f'course_utils at its recipe, the others at lr {OTHER_LOOPS_LR:g}'}"
+          f", training seed {args.seed}"
           f"{f' to {args.seed + args.repeats - 1}' if args.repeats > 1 else ''}; the tutorial's loop (seeds) padded "
           f"to the longest message of the {'data set' if args.seeds_padding == 'dataset' else 'training messages'}; "
           f"python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} CPU cores", flush=True)
     peaks = measure_peaks(args) if args.peak_seconds > 0 else None
 
-    context = multiprocessing.get_context("spawn")
     runs: dict[str, list[dict]] = {name: [] for name in args.loops}
     for round_number in range(1, args.repeats + 1):
         round_args = argparse.Namespace(**{**vars(args), "seed": args.seed + round_number - 1})
         for name in args.loops:  # loops alternate, so background load hits each of them alike
-            queue = context.Queue()
-            process = context.Process(target=run_one, args=(name, round_args, queue))
-            process.start()
-            row = queue.get()
-            process.join()
+            row = run_in_fresh_process(run_one, name, round_args)
             if "error" in row:
                 print(f"{name}: failed: {row['error']}", flush=True)
                 return 1

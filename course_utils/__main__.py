@@ -5,7 +5,7 @@
     python -m course_utils predict DIR "a text" ["another text" ...]
     python -m course_utils predict DIR --file FILE.csv [--text-column C] [--output OUT.csv] [--overwrite]
     python -m course_utils doctor                      # will the course run here? one line per check
-    python -m course_utils quiz check [FILES]          # validate quiz files (default: quizzes/*.yaml)
+    python -m course_utils quiz check [FILES]          # validate quiz files (default: the course's quizzes)
     python -m course_utils quiz answer-key [-o FILE]   # the answer key as Markdown (default: stdout)
     python -m course_utils exercises OUTDIR [--notebooks DIR] [--overwrite]   # workshop exercise copies
 
@@ -24,7 +24,7 @@ blank texts, an output that exists without ``--overwrite``, an incomplete model 
 is reported in one line ``error: ...`` naming the problem and the fix, with exit status 2,
 and nothing is written; Ctrl-C during training leaves nothing behind (exit status 130).
 A malformed quiz file is reported in one line naming the file, the item and the field,
-and the exit status is 1; nothing is written. The quiz tools were introduced with the
+with exit status 2 as well; nothing is written. The quiz tools were introduced with the
 quizzes (every notebook's section "7. Practice").
 """
 
@@ -37,42 +37,40 @@ from pathlib import Path
 from course_utils.errors import CourseError
 
 
-def _quiz_files(files: list[str]) -> list[Path]:
-    from course_utils.quiz import available_quizzes, quizzes_dir
+def _quiz_files(files: list[str]) -> list:
+    """The files named, or every quiz file shipped with the course."""
+    from course_utils.quiz import _quiz_files as course_quizzes
 
-    if files:
-        return [Path(file) for file in files]
-    found = available_quizzes()
-    if not found:
-        raise CourseError(f"No quiz files (*.yaml) in {quizzes_dir()}. Fix: pass the files to check.")
-    return found
+    return [Path(file) for file in files] if files else course_quizzes()
 
 
 def quiz_check(files: list[str]) -> int:
-    """Validate each file; print one line per file; 1 if any file is malformed."""
-    from course_utils.quiz import display_path, load_quiz
+    """Validate each file; print one line per file; exit status 2 if any file is malformed."""
+    from course_utils.files import display_path
+    from course_utils.quiz import _load_quiz
 
     failures = 0
     for path in _quiz_files(files):
         try:
-            quiz = load_quiz(path)
+            quiz = _load_quiz(path)
         except CourseError as error:
             failures += 1
             print(f"error: {error}", file=sys.stderr)
             continue
         count = len(quiz.items)
-        print(f"ok: {display_path(path)} ({count} item{'s' if count != 1 else ''})")
+        print(f"ok: {display_path(quiz.path)} ({count} item{'s' if count != 1 else ''})")
     if failures:
         print(f"{failures} quiz file{'s' if failures != 1 else ''} refused.", file=sys.stderr)
-    return 1 if failures else 0
+    return 2 if failures else 0
 
 
 def quiz_answer_key(files: list[str], output: str | None) -> int:
     """Write the answer key for all quiz files (all validated first) to ``output`` or stdout."""
-    from course_utils.quiz import answer_key_markdown, load_quiz
+    from course_utils.files import atomic_write_text
+    from course_utils.quiz import _answer_key_markdown, _load_quiz
 
-    quizzes = [load_quiz(path) for path in _quiz_files(files)]
-    text = answer_key_markdown(quizzes)
+    quizzes = [_load_quiz(path) for path in _quiz_files(files)]
+    text = _answer_key_markdown(quizzes)
     if output is None or output == "-":
         sys.stdout.write(text)
         return 0
@@ -80,7 +78,7 @@ def quiz_answer_key(files: list[str], output: str | None) -> int:
     if not target.parent.is_dir():
         raise CourseError(f"Cannot write {target}: the folder {target.parent} does not exist. "
                           "Fix: create it or choose another path.")
-    target.write_text(text, encoding="utf-8")
+    atomic_write_text(target, text)
     print(f"wrote {target} ({sum(len(quiz.items) for quiz in quizzes)} items from {len(quizzes)} quizzes)")
     return 0
 
@@ -90,7 +88,7 @@ def exercises_command(out_dir: str, notebooks: str | None, overwrite: bool) -> i
     import warnings
 
     from course_utils.exercises import count_exercises, default_notebooks_dir, make_exercises
-    from course_utils.quiz import display_path
+    from course_utils.files import display_path
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -186,10 +184,10 @@ def build_parser() -> argparse.ArgumentParser:
     quiz = commands.add_parser("quiz", help="validate quiz files or write the answer key")
     quiz_commands = quiz.add_subparsers(dest="quiz_command", metavar="QUIZ_COMMAND")
     quiz_commands.required = True
-    check = quiz_commands.add_parser("check", help="validate quiz files (default: every quizzes/*.yaml)")
+    check = quiz_commands.add_parser("check", help="validate quiz files (default: every quiz of the course)")
     check.add_argument("files", nargs="*", metavar="FILE")
     key = quiz_commands.add_parser("answer-key", help="write the instructors' answer key as Markdown")
-    key.add_argument("files", nargs="*", metavar="FILE", help="quiz files (default: every quizzes/*.yaml)")
+    key.add_argument("files", nargs="*", metavar="FILE", help="quiz files (default: every quiz of the course)")
     key.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
     add_exercises_parser(commands)
     add_train_parser(commands)
@@ -240,8 +238,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "quiz" and args.quiz_command == "answer-key":
             return quiz_answer_key(args.files, args.output)
     except CourseError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+        print(f"error: {_one_line(error)}", file=sys.stderr)
+        return 2
     return 2  # argparse rejects anything else before this line
 
 

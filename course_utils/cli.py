@@ -20,13 +20,13 @@ import os
 import platform
 import shutil
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from course_utils.baseline import BASELINE_NAME
 from course_utils.errors import CourseError
+from course_utils.files import atomic_write_text
 
 INTERRUPTED_EXIT = 130
 MODEL_FILES = ("config.json",)  # a folder holding one of these is a model folder --overwrite may replace
@@ -95,7 +95,7 @@ def token_lengths(tokenizer, texts: Sequence[str]) -> list[int]:
 
 
 def _staging_folders(target: Path) -> set[Path]:
-    return set(target.parent.glob(f".{target.name}-*"))
+    return set(target.parent.glob(f".{target.name}-*"))  # course_utils.files' staging names
 
 
 # ---------------------------------------------------------------------------
@@ -403,15 +403,7 @@ def write_csv_atomically(frame, path: str | Path, overwrite: bool) -> Path:
         raise CourseError(f"{target} already exists. Fix: choose another --output, or pass --overwrite to replace it.")
     if target.is_dir():
         raise CourseError(f"{target} is a folder. Fix: give --output a file name such as predictions.csv.")
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}-", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            frame.to_csv(stream, index=False)
-        os.replace(temporary, target)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-    return target
+    return atomic_write_text(target, frame.to_csv(index=False, lineterminator="\n"))
 
 
 def predictions_table(frame, width: int = 70) -> str:

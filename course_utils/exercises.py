@@ -1,17 +1,20 @@
-"""Exercise copies of the notebooks for workshops (the workshop kit).
+"""Exercises that check themselves, and the exercise copies of the notebooks (notebook 00).
+
+Every notebook's exercises are :class:`Exercise` objects in ``course_utils.exercise_checks``
+(one module per notebook). A solution cell ends with one check call::
+
+    # Exercise: compute the softmax by hand with `exp()`; store it in `by_hand`.
+    by_hand = logits.exp() / logits.exp().sum(dim=1, keepdim=True)
+    exercise.softmax.check()
+
+``check()`` reads the learner's variables and prints ``✓`` with what is right, or ``✗`` with
+what is off; ``hint()`` and ``solution()`` print a hint and a solution.
 
     python -m course_utils exercises workshop/      # one exercise copy of every numbered notebook
 
-Used by instructors (see ``docs/instructors.md``), not by a notebook. In the course notebooks
-a few code cells carry the cell tag ``solution`` and start with a comment that says what the
-cell does, for example::
-
-    # Exercise: compute the softmax by hand with `exp()` and check it matches `torch.softmax`.
-    by_hand = logits.exp() / logits.exp().sum(dim=1, keepdim=True)
-    ...
-
-In the exercise copy such a cell keeps only its ``# Exercise:`` lines, followed by
-``# Your code here`` and ``...``, and is tagged ``exercise`` instead of ``solution``. Every
+In the exercise copy (for workshops, see ``docs/instructors.md``) a solution cell keeps its
+``# Exercise:`` lines, then ``# Your code here`` and ``...``, the hint and solution calls
+commented out, and its check call; it is tagged ``exercise`` instead of ``solution``. Every
 cell's outputs and execution count are cleared; markdown, the other code cells and all
 metadata stay as they are. A solution cell without an ``# Exercise:`` comment gets
 :data:`DEFAULT_EXERCISE_COMMENT` and a :class:`MissingExerciseComment` warning.
@@ -19,15 +22,20 @@ metadata stay as they are. A solution cell without an ``# Exercise:`` comment ge
 
 from __future__ import annotations
 
-import os
-import secrets
-import shutil
+import contextlib
+import re
+import sys
+import textwrap
 import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import nbformat
 
 from course_utils.errors import CourseError
+from course_utils.files import atomic_folder, atomic_write_text
 
 SOLUTION_TAG = "solution"
 EXERCISE_TAG = "exercise"
@@ -35,6 +43,83 @@ EXERCISE_PREFIX = "# Exercise:"
 DEFAULT_EXERCISE_COMMENT = "# Exercise: write the code for this step"
 SCAFFOLD_LINES = ("# Your code here", "...")
 NOTEBOOK_PATTERN = "[0-9]*.ipynb"
+
+
+CHECK_CALL = re.compile(r"^(?P<exercise>[A-Za-z_]\w*\.[A-Za-z_]\w*)\.check\(\)$")
+
+
+class NotYet(Exception):
+    """What an exercise check found off, in one sentence a learner can act on."""
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """One self-checking exercise: ``check()``, ``hint()``, ``solution()`` (notebook 00).
+
+    ``checker`` receives the learner's variables (a mapping of names to values), raises
+    :class:`NotYet` with what is off, and may return a sentence on what is right.
+    ``solution_code`` is the solution cell of the course notebook without its check call;
+    ``alternative_code``, another correct answer (other names, another way), which the tests run
+    in the exercise copy to show that an answer need not be the solution to pass.
+    """
+
+    name: str
+    checker: Callable[[Mapping[str, Any]], str | None]
+    hint_text: str
+    solution_code: str
+    alternative_code: str = ""
+
+    def check(self, namespace: Mapping[str, Any] | None = None) -> None:
+        """Check the learner's variables (the caller's globals by default) and print the verdict.
+
+        Returns nothing, so the cell shows only the verdict: ``✓ <name>: correct.`` or
+        ``✗ <name>: not yet. <what is off>``.
+        """
+        if namespace is None:
+            namespace = sys._getframe(1).f_globals
+        try:
+            detail = self.checker(namespace)
+        except NotYet as off:
+            print(f"✗ {self.name}: not yet. {off}")
+            return
+        print(f"✓ {self.name}: correct." + (f" {detail}" if detail else ""))
+
+    def hint(self) -> None:
+        """Print a hint."""
+        print(f"Hint ({self.name}): {self.hint_text}")
+
+    def solution(self) -> None:
+        """Print a solution (the course notebook's)."""
+        print(textwrap.dedent(self.solution_code).strip())
+
+
+def require(namespace: Mapping[str, Any], name: str, kind: type | tuple[type, ...] | None = None,
+            what: str = "") -> Any:
+    """The learner's variable ``name``; :class:`NotYet` when it is missing or not of ``kind``."""
+    if name not in namespace:
+        raise NotYet(f"`{name}` is not defined" + (f": {what}" if what else "."))
+    value = namespace[name]
+    if kind is not None and not isinstance(value, kind):
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        expected = " or ".join(k.__name__ for k in kinds)
+        raise NotYet(f"`{name}` is a {type(value).__name__}; it should be a {expected}"
+                     + (f" ({what})." if what else "."))
+    return value
+
+
+def require_close(value: Any, expected: Any, name: str, advice: str, tolerance: float = 1e-6) -> None:
+    """:class:`NotYet` with ``advice`` unless the number (or array) ``value`` is within ``tolerance`` of ``expected``."""
+    import numpy as np
+
+    try:
+        actual = np.asarray(value, dtype=float)
+        target = np.asarray(expected, dtype=float)
+        same = actual.shape == target.shape and np.allclose(actual, target, rtol=0, atol=tolerance)
+    except (TypeError, ValueError):
+        raise NotYet(f"`{name}` should be a number or an array of numbers. {advice}") from None
+    if not same:
+        shown = f"{float(actual):.4g}" if actual.ndim == 0 else f"shape {actual.shape}"
+        raise NotYet(f"`{name}` is {shown}; {advice}")
 
 
 class MissingExerciseComment(UserWarning):
@@ -72,10 +157,23 @@ def exercise_comment_lines(source: str) -> list[str]:
     return kept
 
 
+def check_call(source: str) -> str | None:
+    """The exercise named by the cell's last line when it is a check call (``exercise.softmax.check()``)."""
+    lines = [line.strip() for line in source.splitlines() if line.strip()]
+    match = CHECK_CALL.match(lines[-1]) if lines else None
+    return match["exercise"] if match else None
+
+
 def exercise_scaffold(source: str) -> str:
-    """What the learner sees instead of the solution: its exercise comment, then ``...``."""
+    """What the learner sees instead of the solution: its exercise comment, ``...`` and its check call."""
     comment = exercise_comment_lines(source) or [DEFAULT_EXERCISE_COMMENT]
-    return "\n".join([*comment, *SCAFFOLD_LINES])
+    exercise = check_call(source)
+    if exercise is None:
+        return "\n".join([*comment, *SCAFFOLD_LINES])
+    return "\n".join([*comment, *SCAFFOLD_LINES, "",
+                      f"# {exercise}.hint()      # uncomment for a hint",
+                      f"# {exercise}.solution()  # uncomment for a solution",
+                      f"{exercise}.check()"])
 
 
 def exercise_notebook(notebook: nbformat.NotebookNode, name: str = "notebook") -> tuple[nbformat.NotebookNode, int]:
@@ -167,19 +265,8 @@ def make_exercises(notebooks_dir: str | Path, out_dir: str | Path, overwrite: bo
                               "nbformat.validate.") from error
         copies.append((path.name, copy))
 
-    target_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = target_dir.parent / f".{target_dir.name}-{secrets.token_hex(4)}.tmp"
-    staging.mkdir()  # made with the usual permissions, unlike tempfile.mkdtemp's private ones
-    try:
+    keep_other_files = target_dir.is_dir() and any(target_dir.iterdir())  # --overwrite replaces only notebooks
+    with contextlib.nullcontext(target_dir) if keep_other_files else atomic_folder(target_dir) as folder:
         for name, copy in copies:
-            nbformat.write(copy, staging / name)
-        if not target_dir.exists() or not any(target_dir.iterdir()):
-            if target_dir.exists():
-                target_dir.rmdir()
-            os.replace(staging, target_dir)
-        else:
-            for name, _ in copies:
-                os.replace(staging / name, target_dir / name)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+            atomic_write_text(folder / name, nbformat.writes(copy).rstrip("\n") + "\n")
     return [target_dir / name for name, _ in copies]

@@ -5,12 +5,14 @@ hand; used by ``course_utils.training.evaluate``, notebook 06 (pitfalls), notebo
 (multi-class) and notebook 08 (capstone). Where scikit-learn computes a metric, these
 functions call it; they add input checks with messages a learner can act on.
 
-Binary metrics (precision, recall, F1, thresholds) are about one ``positive`` class
-(class number 1 unless you say otherwise); with more classes, per-class scores and
-their macro and weighted averages. A text is called positive when its positive-class
-probability is ``>= threshold``. At 0.5 that is the same decision as ``argmax`` over two
-logits (except for a probability of exactly 0.5, which argmax gives to class 0).
-Thresholds are a two-class idea: with more classes, predict with ``argmax``.
+Binary metrics (precision, recall, F1, thresholds) are about one ``positive`` class: everywhere
+``positive`` is the class number (1 unless you say otherwise) whose probability is
+thresholded and whose precision, recall and F1 are scored; with more classes, per-class
+scores and their macro and weighted averages. Labels and predictions are always class
+numbers: a text is predicted as class ``positive`` when that class's probability is
+``>= threshold``, and as the other class otherwise. At 0.5 that is the same decision as
+``argmax`` over two logits (except for a probability of exactly 0.5, which argmax gives to
+class 0). Thresholds are a two-class idea: with more classes, predict with ``argmax``.
 """
 
 from __future__ import annotations
@@ -98,6 +100,9 @@ def check_probabilities(probabilities, name: str = "probabilities", positive: in
     raises :class:`CourseError`: a threshold is a two-class idea.
     """
     array = np.asarray(probabilities)
+    if array.ndim == 2 and array.shape[1] == 2 and positive not in (0, 1):
+        raise CourseError(f"{name} has two columns, for classes 0 and 1; positive={positive!r} is neither. "
+                          "Fix: pass positive=0 or positive=1.")
     if array.ndim == 2 and array.shape[1] == 2:
         array = array[:, positive]
     elif array.ndim == 2 and array.shape[1] > 2:
@@ -288,12 +293,18 @@ def compare_to_targets(scores: Mapping[str, float], targets: Mapping[str, float]
 # --- probabilities and thresholds (two classes) --------------------------------------------------
 
 def predict_at_threshold(probabilities, threshold: float = 0.5, positive: int = 1) -> np.ndarray:
-    """1 where the positive-class probability is ``>= threshold``, else 0 (notebook 05).
+    """Class numbers: ``positive`` where its probability is ``>= threshold``, else the other class (notebook 05).
 
-    For two classes numbered 0 and 1 with ``positive=1`` the result is the class number.
+    ``probabilities`` is ``predict_proba`` output with two columns, or class ``positive``'s
+    probability per text. With ``positive=1`` that is 1 at or above the threshold, else 0;
+    with ``positive=0`` it is 0 at or above the threshold, else 1, so the result can go
+    straight to :func:`classification_scores` with the same ``positive``.
     """
+    if positive not in (0, 1):
+        raise CourseError(f"positive={positive!r}: a threshold decides between two classes, 0 and 1. "
+                          "Fix: pass positive=0 or positive=1; with more classes, predict with argmax.")
     scores = check_probabilities(probabilities, "probabilities", positive)
-    return (scores >= check_threshold(threshold)).astype(np.int64)
+    return np.where(scores >= check_threshold(threshold), positive, 1 - positive).astype(np.int64)
 
 
 def _checked_thresholds(thresholds) -> list[float]:
@@ -307,16 +318,24 @@ def threshold_table(y_true, probabilities, thresholds: Sequence[float] = DEFAULT
                     positive: int = 1) -> pd.DataFrame:
     """Counts and scores at each threshold, one row per threshold (notebook 05).
 
-    Columns: ``threshold, tp, fp, fn, tn, accuracy, precision, recall, f1``. Raising the
-    threshold flags fewer texts: recall can only fall; precision usually rises, and is
-    0.0 (undefined, nothing flagged) once no probability reaches the threshold.
+    Columns: ``threshold, tp, fp, fn, tn, accuracy, precision, recall, f1``, counted for
+    class ``positive``. Raising the threshold flags fewer texts: recall can only fall;
+    precision usually rises, and is 0.0 (undefined, nothing flagged) once no probability
+    reaches the threshold. All thresholds at once: a text is flagged at every threshold up
+    to its probability, so sorted probabilities and ``np.searchsorted`` give each count.
     """
     true, scores = check_labels_and_probabilities(y_true, probabilities, positive)
-    rows = []
-    for threshold in _checked_thresholds(thresholds):
-        counts = confusion_counts(true, (scores >= threshold).astype(np.int64))
-        rows.append({"threshold": threshold, **counts, **scores_from_counts(**counts)})
-    return pd.DataFrame(rows, columns=["threshold", *COUNT_NAMES, *METRIC_NAMES])
+    grid = np.array(_checked_thresholds(thresholds))
+
+    def flagged(group: np.ndarray) -> np.ndarray:  # how many of the group reach each threshold
+        return len(group) - np.searchsorted(np.sort(group), grid, side="left")
+
+    tp, fp = flagged(scores[true == 1]), flagged(scores[true == 0])
+    fn, tn = int(true.sum()) - tp, int((true == 0).sum()) - fp
+    precision, recall = _safe_ratio(tp, tp + fp), _safe_ratio(tp, tp + fn)
+    return pd.DataFrame({"threshold": grid, "tp": tp, "fp": fp, "fn": fn, "tn": tn, "accuracy": (tp + tn) / len(true),
+                         "precision": precision, "recall": recall,
+                         "f1": _safe_ratio(2 * precision * recall, precision + recall)})
 
 
 def best_threshold(y_true, probabilities, metric: str = "f1", thresholds: Sequence[float] | None = None,

@@ -178,9 +178,9 @@ def hub_reachable(repo_id: str = GPU_MODEL, timeout: float = PROBE_TIMEOUT_S) ->
     outcome: dict[str, tuple[bool, str]] = {}
 
     def probe() -> None:
-        request = urllib.request.Request(url, method="HEAD")
+        request = urllib.request.Request(url, method="HEAD")  # noqa: S310 - the hub's address, as huggingface_hub reads it
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:
+            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - the request above
                 outcome["result"] = (True, f"the hub answered (HTTP {response.status})")
         except urllib.error.HTTPError as exc:
             if exc.code == 404:
@@ -402,16 +402,6 @@ def _check_saved_classes(choice: ModelChoice, labels: dict) -> None:
               "or give data with the classes the saved model knows.")
 
 
-def _usual_permissions(folder: Path) -> None:
-    """The permissions a new folder and its files normally get (a temporary folder starts private)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    folder.chmod(0o777 & ~umask)
-    for path in folder.iterdir():
-        if path.is_file():
-            path.chmod(0o666 & ~umask)
-
-
 THRESHOLD_KEY = "decision_threshold"
 POSITIVE_KEY = "positive_label"
 
@@ -426,9 +416,7 @@ def save_classifier(model, tokenizer, folder: str | Path, *, threshold: float | 
     to ``folder`` and renamed at the end, so an interrupted save leaves no half-written
     model; an existing ``folder`` is replaced only with ``overwrite=True``.
     """
-    import shutil
-    import tempfile
-
+    from course_utils.files import atomic_folder
     from course_utils.metrics import check_threshold
 
     target = Path(folder).expanduser()
@@ -442,21 +430,12 @@ def save_classifier(model, tokenizer, folder: str | Path, *, threshold: float | 
                               "Fix: save without threshold (argmax picks the class).")
         setattr(model.config, THRESHOLD_KEY, check_threshold(threshold))
         setattr(model.config, POSITIVE_KEY, model.config.id2label[positive])
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
-    try:
+    with atomic_folder(target) as staging:
         with quiet_transformers():
             model.save_pretrained(staging, safe_serialization=True)
             tokenizer.save_pretrained(staging)
         for name, text in (extra_files or {}).items():
             (staging / name).write_text(text, encoding="utf-8")
-        _usual_permissions(staging)
-        if target.exists():
-            shutil.rmtree(target)
-        staging.rename(target)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
     return target
 
 

@@ -27,34 +27,9 @@ from course_utils.metrics import (
     scores_from_counts,
     threshold_table,
 )
+from course_utils.widgets import import_ipywidgets, with_fallback  # with_fallback: notebooks 05 and 08 import it from here
 
 DEFAULT_NAMES = ("negative", "positive")
-WIDGET_VIEW_MIMETYPE = "application/vnd.jupyter.widget-view+json"
-
-
-class WithFallback:
-    """A live widget where widgets run, and readable text where they do not (notebooks 05 and 08).
-
-    Jupyter shows the widget (its view is the richest part of the output); GitHub, nbviewer
-    and nbconvert's HTML show ``html`` (default: ``text``), and a plain-text reader shows
-    ``text``, instead of ``VBox(children=(FloatSlider(...``. Core ipywidgets only (7.x and 8.x).
-    ``widget`` is the widget itself, to reach its children.
-    """
-
-    def __init__(self, widget, text: str, html: str | None = None):
-        self.widget, self.text, self.html = widget, text, html
-
-    def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, Any]:
-        from html import escape
-
-        return {"text/plain": self.text,
-                "text/html": self.html if self.html is not None else f"<p><em>{escape(self.text)}</em></p>",
-                WIDGET_VIEW_MIMETYPE: {"version_major": 2, "version_minor": 0, "model_id": self.widget.model_id}}
-
-
-def with_fallback(widget, text: str, html: str | None = None) -> WithFallback:
-    """``widget`` displayed with a readable stand-in for viewers without a kernel (notebook 05)."""
-    return WithFallback(widget, text, html)
 
 
 def _new_axes(ax, figsize: tuple[float, float]):
@@ -282,11 +257,13 @@ def threshold_explorer(y_true, probabilities, *, value: float = 0.5, step: float
     in that order (``.widget.children``). The scores are written into the HTML widget's
     value, so they also show where the callback's printed output would be lost. Where
     widgets cannot run (GitHub, nbviewer) the output shows the scores at the starting
-    threshold instead (:class:`WithFallback`); :func:`course_utils.metrics.threshold_table`
-    and :func:`plot_threshold_metrics` show every threshold at once.
+    threshold instead (:func:`course_utils.widgets.with_fallback`);
+    :func:`course_utils.metrics.threshold_table` and :func:`plot_threshold_metrics` show
+    every threshold at once.
     """
-    import ipywidgets as widgets
     from IPython.display import display
+
+    widgets = import_ipywidgets()
 
     true, probabilities = check_labels_and_probabilities(y_true, probabilities, positive)
     value = check_threshold(value, "value")
@@ -336,7 +313,6 @@ __all__ = [
     "plot_threshold_metrics",
     "threshold_explorer",
     "with_fallback",
-    "WithFallback",
 ]
 
 

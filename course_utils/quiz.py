@@ -1,56 +1,32 @@
-"""Quizzes, recall cards and concept checklists at the end of every notebook.
+"""The quiz at the end of every notebook, introduced in notebook 00: ``show_quiz("01_tokenization")``."""
 
-Introduced in notebook 00 (setup); section "7. Practice" of every notebook ends with::
-
-    from course_utils.quiz import show_quiz
-    show_quiz("01_tokenization")
-
-Each notebook has one quiz file, ``quizzes/<notebook stem>.yaml``: a ``title``, an
-optional ``intro`` and a list of ``items``. An item has an ``id`` (unique in the file),
-a ``type`` (``single_choice``, ``multiple_choice``, ``checklist``, ``flashcard``), a
-Markdown ``prompt``, optional ``code``, ``options`` (each with ``id``, ``text`` and
-``feedback``) for the choice types, the ``answer`` (an option id, a list of option ids,
-the list of concepts of a checklist, or the back of a flashcard), an ``explanation``, a
-``hint``, ``common_mistakes`` and a ``source`` note for instructors.
-
-:func:`show_quiz` displays one object with three views of the same quiz: the live
-ipywidgets quiz (JupyterLab, Colab, VS Code), a static HTML page with the answers folded
-away (GitHub, nbviewer, nbconvert HTML) and one line of plain text. Only core widgets
-that exist in ipywidgets 7.7 and 8.x are used, and feedback is written into widget
-values, so the quiz works in Colab's ipywidgets 7 too.
-
-Text from quiz files is HTML-escaped; only a small Markdown subset is rendered:
-```code```, ``code``, ``**bold**``, ``*emphasis*``, paragraphs and ``-``/``1.`` lists.
-"""
+# A quiz file is course_utils/quizzes/<notebook stem>.yaml; its schema is the pydantic models below.
+# show_quiz displays one object with three views (course_utils.widgets): the live ipywidgets quiz,
+# static HTML with the answers folded away (GitHub, nbviewer) and one line of text. Markdown in
+# the files is rendered by markdown-it-py with raw HTML off: HTML in a quiz file shows as text.
 
 from __future__ import annotations
 
-import html
+import functools
 import random
-import re
+import reprlib
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable, NoReturn, Sequence
+from typing import Annotated, Any, ClassVar, Iterable, Literal, Sequence, Union
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
 
 from course_utils.errors import CourseError
+from course_utils.files import display_path
+from course_utils.widgets import WithFallback, import_ipywidgets
 
-QUIZ_TYPES: tuple[str, ...] = ("single_choice", "multiple_choice", "checklist", "flashcard")
-CHOICE_TYPES: tuple[str, ...] = ("single_choice", "multiple_choice")
-TYPE_LABELS = {
-    "single_choice": "choose one",
-    "multiple_choice": "choose all that apply",
-    "checklist": "explain, then count your concepts",
-    "flashcard": "recall card",
-}
-TOP_LEVEL_FIELDS = ("title", "intro", "items")
-ITEM_FIELDS = ("id", "type", "prompt", "code", "options", "answer", "explanation", "hint",
-               "common_mistakes", "source")
-OPTION_FIELDS = ("id", "text", "feedback")
-ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-WIDGET_VIEW_MIMETYPE = "application/vnd.jupyter.widget-view+json"
-# Long option texts wrap instead of being cut off or overlapping. Scoped to the quiz's own boxes;
-# the class names are the same in ipywidgets 7 and 8.
-WIDGET_CSS = (
+__all__ = ["show_quiz"]
+
+_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+# Long option texts wrap instead of being cut off; the class names are the same in ipywidgets 7 and 8.
+_WIDGET_CSS = (
     "<style>"
     ".course-quiz-item .widget-radio-box label{display:flex;flex-direction:row-reverse;"
     "justify-content:flex-end;align-items:flex-start;height:auto;min-height:22px;line-height:1.4;"
@@ -61,101 +37,215 @@ WIDGET_CSS = (
     "line-height:1.4;white-space:normal;overflow:visible;text-overflow:clip}"
     "</style>"
 )
-LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
-# --------------------------------------------------------------------------- data
+# --------------------------------------------------------------------------- the schema of a quiz file
+
+_Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1), Field(description="text (Markdown)")]
+_OptionalText = Annotated[str, StringConstraints(strip_whitespace=True), Field(description="text (Markdown)")]
+_Id = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]*$")]
 
 
-@dataclass(frozen=True)
-class Option:
-    """One answer option of a choice question, with the feedback shown when it is chosen."""
-
-    id: str
-    text: str
-    feedback: str
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-@dataclass(frozen=True)
-class QuizItem:
-    """One question, card or checklist.
+class _Option(_Model):
+    id: _Id = Field(description="a short lowercase id such as `a` or `softmax`")
+    text: _Text
+    feedback: _Text = Field(description="text (Markdown) shown when this option is chosen")
 
-    ``answer`` is a tuple for every type: the correct option id(s) of a choice question,
-    the concepts of a checklist, or the back of a flashcard as its only element.
-    """
 
-    id: str
+class _Item(_Model):
+    """The fields of every item, in the order a quiz file writes them; each item type refines some."""
+
+    id: _Id = Field(description="a unique lowercase id such as `argmax-dim1`")
     type: str
-    prompt: str
-    answer: tuple[str, ...]
-    options: tuple[Option, ...] = ()
-    code: str = ""
-    explanation: str = ""
-    hint: str = ""
-    common_mistakes: tuple[str, ...] = ()
-    source: str = ""
+    prompt: _Text
+    code: _OptionalText = Field("", description="a code block shown under the prompt")
+    options: tuple[_Option, ...] = Field((), max_length=0)  # only choice questions have options
+    answer: str | tuple[str, ...]
+    explanation: _Text
+    hint: _Text
+    common_mistakes: tuple[_Text, ...] = Field((), description="a list of texts (one `- ...` line each)")
+    source: _OptionalText = Field("", description="a note for instructors: where the item comes from")
+    scored: ClassVar[bool] = False  # choice questions count towards the score; cards and checklists do not
+    label: ClassVar[str]  # what the heading says the learner does
 
     @property
-    def scored(self) -> bool:
-        """Choice questions count towards the score; cards and checklists do not."""
-        return self.type in CHOICE_TYPES
+    def answers(self) -> tuple[str, ...]:
+        """The correct option ids, the concepts of a checklist, or the back of a flashcard, as a tuple."""
+        return self.answer if isinstance(self.answer, tuple) else (self.answer,)
 
 
-@dataclass(frozen=True)
-class Quiz:
-    """A validated quiz file: ``name`` is the file stem (the notebook it belongs to)."""
+def _quiz_error(field: str, message: str, **ctx: Any) -> PydanticCustomError:
+    """A problem pydantic's types cannot see (duplicates, unknown ids), located by ``field``."""
+    return PydanticCustomError("quiz", message, {"field": field, **ctx})
 
-    name: str
-    title: str
-    path: Path
-    items: tuple[QuizItem, ...]
-    intro: str = ""
 
-    def item(self, item_id: str) -> QuizItem:
-        """The item with this id."""
+class _Choice(_Item):
+    options: tuple[_Option, ...] = Field(
+        min_length=2, description="a list of at least two options, each with `id`, `text` and `feedback`")
+    scored: ClassVar[bool] = True
+
+    @model_validator(mode="after")
+    def _answers_name_options(self) -> _Choice:
+        ids = [option.id for option in self.options]
+        for index, option_id in enumerate(ids):
+            if option_id in ids[:index]:
+                raise _quiz_error(f"options[{index}].id", "duplicate option id '{id}'. Fix: give every option of "
+                                  "the item its own id.", id=option_id)
+        if len(set(self.answers)) != len(self.answers):
+            raise _quiz_error("answer", "names the same option twice. Fix: list each correct option once.")
+        for answer in self.answers:
+            if answer not in ids:
+                raise _quiz_error("answer", "'{answer}' names no option of this item. Fix: use one of {ids}.",
+                                  answer=answer, ids=", ".join(ids))
+        return self
+
+
+class _SingleChoice(_Choice):
+    type: Literal["single_choice"]
+    label: ClassVar[str] = "choose one"
+    answer: _Id = Field(description="one option id")
+
+
+class _MultipleChoice(_Choice):
+    type: Literal["multiple_choice"]
+    label: ClassVar[str] = "choose all that apply"
+    answer: tuple[_Id, ...] = Field(min_length=1, description="a non-empty list of option ids, such as `[a, c]`")
+
+
+class _Checklist(_Item):
+    type: Literal["checklist"]
+    label: ClassVar[str] = "explain, then count your concepts"
+    answer: tuple[_Text, ...] = Field(
+        min_length=1, description="a non-empty list of the key concepts (one `- ...` line each)")
+
+
+class _Flashcard(_Item):
+    type: Literal["flashcard"]
+    label: ClassVar[str] = "recall card"
+    answer: _Text = Field(description="the back of the card, text (Markdown)")
+    explanation: _OptionalText = ""
+    hint: _OptionalText = ""
+
+
+_ITEM_TYPES: dict[str, type[_Item]] = {"single_choice": _SingleChoice, "multiple_choice": _MultipleChoice,
+                                       "checklist": _Checklist, "flashcard": _Flashcard}
+_AnyItem = Annotated[Union[_SingleChoice, _MultipleChoice, _Checklist, _Flashcard], Field(discriminator="type")]
+
+
+class _Quiz(_Model):
+    title: _Text
+    intro: _OptionalText = ""
+    items: tuple[_AnyItem, ...] = Field(
+        min_length=1, description="a non-empty list of quiz items, each starting with `- id: ...`")
+    _path: Path = PrivateAttr()
+
+    @model_validator(mode="after")
+    def _unique_item_ids(self) -> _Quiz:
+        seen: set[str] = set()
+        for item in self.items:
+            if item.id in seen:
+                raise PydanticCustomError("quiz", "duplicate id: another item of this file already uses it. "
+                                          "Fix: give each item its own id.", {"field": "id", "item": item.id})
+            seen.add(item.id)
+        return self
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    @property
+    def name(self) -> str:
+        """The file stem, which is the notebook's."""
+        return Path(self._path.name).stem
+
+    def item(self, item_id: str) -> _Item:
         for item in self.items:
             if item.id == item_id:
                 return item
-        raise CourseError(f"{self.path.name}: there is no item '{item_id}'. "
-                          f"Items: {', '.join(i.id for i in self.items)}.")
+        raise CourseError(f"{self._path.name}: there is no item '{item_id}'. "
+                          f"Items: {', '.join(item.id for item in self.items)}.")
+
+
+def _error_line(error: dict[str, Any], data: Any, where: str) -> str:
+    """One pydantic error as one line: ``FILE: item 'ID', field 'FIELD': problem. Fix: ...``."""
+    parts, model, item, tag = list(error["loc"]), _Quiz, None, None
+    if parts[:1] == ["items"] and len(parts) > 1:  # inside an item: name it by its id, or by its number
+        index, parts = parts[1], parts[2:]
+        raw = data["items"][index]
+        item = raw["id"] if isinstance(raw, dict) and isinstance(raw.get("id"), str) else f"#{index + 1}"
+        if parts and parts[0] in _ITEM_TYPES:  # pydantic names the item type it validated against
+            tag, parts = parts[0], parts[1:]
+        model = _ITEM_TYPES.get(tag, _Item)
+    if parts[:1] == ["options"] and len(parts) > 2:
+        model = _Option
+    ctx, kind, value = error.get("ctx") or {}, error["type"], error.get("input")
+    item = ctx.get("item", item)
+    field = ctx.get("field") or "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in parts)[1:]
+    info = model.model_fields.get(str(parts[-1])) if parts else None
+    what = info.description if info is not None and info.description else "text"  # the schema's words
+    shown, not_a_mapping = reprlib.repr(value), kind in ("model_type", "model_attributes_type", "dict_type")
+    if kind == "quiz":  # raised by a validator above, already in words
+        problem = error["msg"]
+    elif kind == "union_tag_invalid":
+        field, problem = "type", f"{ctx['tag']!r} is not a quiz type. Fix: use one of {', '.join(_ITEM_TYPES)}."
+    elif kind == "union_tag_not_found":
+        field, problem = "type", f"is missing. Fix: add one of {', '.join(_ITEM_TYPES)}."
+    elif field == "options" and tag in ("checklist", "flashcard"):
+        problem = f"a {tag} has no options. Fix: remove them, or make it a single_choice or multiple_choice."
+    elif kind == "extra_forbidden":
+        owner = {_Quiz: "a quiz", _Option: "an option"}.get(model, "an item")
+        problem = f"is not {owner} field. Fix: use only {', '.join(model.model_fields)}."
+    elif not_a_mapping and parts[:1] == ["options"]:
+        problem = "must be a mapping with `id`, `text` and `feedback`."
+    elif not_a_mapping and item:
+        problem = "must be a mapping with id, type, prompt, answer, ... Fix: start the item with `- id: ...`."
+    elif not_a_mapping:
+        problem = f"must be a mapping with `title:` and `items:` at the top level, not a {type(value).__name__}."
+    elif kind == "missing":
+        problem = f"is missing. Fix: add {what}."
+    elif kind == "string_too_short":
+        problem = "is empty. Fix: write the text."
+    elif kind == "string_type" and isinstance(value, (bool, int, float)):
+        read_as = "yes/no" if isinstance(value, bool) else "number"
+        problem = f"must be {what}, not {shown}: YAML read it as a {read_as}. Fix: put it in quotes."
+    elif kind == "string_pattern_mismatch":
+        problem = f"{shown} is not a valid id. Fix: use lowercase letters, digits, `-` and `_`, e.g. `argmax-dim1`."
+    elif kind == "too_short":
+        problem = f"must be {what}; it has {ctx.get('actual_length', 0)}."
+    else:
+        problem = f"must be {what}, not {shown}."
+    place = ", ".join(([f"item '{item}'"] if item else []) + ([f"field '{field}'"] if field else []))
+    return f"{where}: {place}: {problem}" if place else f"{where}: {problem}"
 
 
 # --------------------------------------------------------------------------- files
 
 
-def quizzes_dir() -> Path:
-    """The ``quizzes/`` folder next to the ``course_utils`` package."""
-    import course_utils
-
-    return Path(course_utils.__file__).resolve().parents[1] / "quizzes"
+def _quizzes_folder():
+    """The quiz files shipped inside the package (``course_utils/quizzes``), found by importlib.resources."""
+    return resources.files("course_utils") / "quizzes"
 
 
-def available_quizzes(folder: str | Path | None = None) -> list[Path]:
-    """Every ``*.yaml`` quiz file in ``folder`` (default: the course's ``quizzes/``), sorted."""
-    folder = Path(folder) if folder is not None else quizzes_dir()
-    return sorted(folder.glob("*.yaml"))
+def _quiz_files():
+    """Every quiz file of the course, sorted by name."""
+    return sorted((entry for entry in _quizzes_folder().iterdir() if entry.name.endswith(".yaml")),
+                  key=lambda entry: entry.name)
 
 
-def quiz_path(name_or_path: str | Path) -> Path:
-    """Resolve ``"01_tokenization"`` to ``quizzes/01_tokenization.yaml``; paths pass through."""
+def _quiz_source(name_or_path: str | Path):
+    """``"01_tokenization"`` -> the packaged ``01_tokenization.yaml``; a path ending in .yaml passes through."""
     text = str(name_or_path)
     looks_like_path = isinstance(name_or_path, Path) or text.endswith((".yaml", ".yml")) or "/" in text or "\\" in text
-    path = Path(text) if looks_like_path else quizzes_dir() / f"{text}.yaml"
-    if not path.is_file():
-        names = ", ".join(p.stem for p in available_quizzes()) or "none found"
-        raise CourseError(
-            f"No quiz file at {path}. Fix: pass a notebook stem such as '01_tokenization' "
-            f"(quizzes available: {names}) or the path of a .yaml quiz file."
-        )
-    return path
-
-
-def display_path(path: Path) -> str:
-    """The path as a person would type it: relative to the working folder when inside it."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
+    source = Path(text) if looks_like_path else _quizzes_folder() / f"{text}.yaml"
+    if not source.is_file():
+        names = ", ".join(Path(entry.name).stem for entry in _quiz_files()) or "none found"
+        raise CourseError(f"No quiz file at {source}. Fix: pass a notebook stem such as '01_tokenization' "
+                          f"(quizzes available: {names}) or the path of a .yaml quiz file.")
+    return source
 
 
 def _strict_yaml_loader():
@@ -169,11 +259,8 @@ def _strict_yaml_loader():
         seen = set()
         for key_node, _ in node.value:
             key = loader.construct_object(key_node, deep=deep)
-            if not isinstance(key, (str, int, float, bool)):
-                continue
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key '{key}'", key_node.start_mark)
+            if isinstance(key, (str, int, float, bool)) and key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key '{key}'", key_node.start_mark)
             seen.add(key)
         return loader.construct_mapping(node, deep=deep)
 
@@ -181,18 +268,18 @@ def _strict_yaml_loader():
     return StrictLoader
 
 
-def load_quiz(name_or_path: str | Path) -> Quiz:
-    """Read and validate a quiz file; any problem raises :class:`CourseError`.
+def _load_quiz(name_or_path: str | Path) -> _Quiz:
+    """Read and validate a quiz file; any problem raises one line of :class:`CourseError`.
 
-    The message names the file, the item id and the field, e.g.
-    ``quizzes/01_tokenization.yaml: item 'cls-token', field 'answer': ...``.
+    The line names the file, the item and the field, e.g.
+    ``broken.yaml: item 'cls-token', field 'answer': 'e' names no option of this item. Fix: ...``.
     """
     import yaml
 
-    path = quiz_path(name_or_path)
-    where = display_path(path)
+    source = _quiz_source(name_or_path)
+    where = display_path(str(source))
     try:
-        text = path.read_text(encoding="utf-8")
+        text = source.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise CourseError(f"{where}: cannot be read as UTF-8 text ({error}). Fix: save it as UTF-8.") from None
     if not text.strip():
@@ -205,246 +292,60 @@ def load_quiz(name_or_path: str | Path) -> Quiz:
         problem = getattr(error, "problem", None) or str(error).splitlines()[0]
         raise CourseError(f"{where}: not valid YAML{at}: {problem}. Fix the YAML syntax there "
                           f"(indentation, quotes around text containing ': ').") from None
-    return parse_quiz(data, path)
+    try:
+        quiz = _Quiz.model_validate(data)
+    except ValidationError as error:
+        raise CourseError(" ".join(_error_line(error.errors()[0], data, where).split())) from None
+    quiz._path = Path(str(source))
+    return quiz
 
 
-def _fail(where: str, item_id: str | None, field: str | None, problem: str) -> NoReturn:
-    """Raise the one message: ``FILE: item 'ID', field 'FIELD': problem. Fix: ...``."""
-    details = ([f"item '{item_id}'"] if item_id is not None else []) + ([f"field '{field}'"] if field else [])
-    place = f"{where}: {', '.join(details)}" if details else where
-    raise CourseError(f"{place}: {problem}")
+# --------------------------------------------------------------------------- Markdown
 
 
-def _text(value: Any, where: str, item_id: str | None, field: str, required: bool = True) -> str:
-    if value is None and not required:
-        return ""
-    if value is None:
-        _fail(where, item_id, field, "is missing. Fix: add it (Markdown text).")
-    if not isinstance(value, str):
-        _fail(where, item_id, field, f"must be text, not {type(value).__name__} ({value!r}). "
-                                     "Fix: put the value in quotes.")
-    if required and not value.strip():
-        _fail(where, item_id, field, "is empty. Fix: write the text.")
-    return value.strip()
+@functools.cache
+def _markdown():
+    """CommonMark with raw HTML off (it is shown as text), code blocks on a light background."""
+    from markdown_it import MarkdownIt
 
+    parser = MarkdownIt("commonmark", {"html": False})
 
-def _text_list(value: Any, where: str, item_id: str, field: str, required: bool = True) -> tuple[str, ...]:
-    if value is None and not required:
-        return ()
-    if not isinstance(value, list) or (required and not value):
-        _fail(where, item_id, field, "must be a non-empty list of texts (one `- ...` line each).")
-    return tuple(_text(entry, where, item_id, f"{field}[{index}]") for index, entry in enumerate(value))
+    def code_block(self, tokens, index, options, env) -> str:
+        return _code_html(tokens[index].content.rstrip("\n"))
 
-
-def _options(value: Any, where: str, item_id: str) -> tuple[Option, ...]:
-    if not isinstance(value, list) or len(value) < 2:
-        _fail(where, item_id, "options", "a choice question needs a list of at least two options, "
-                                          "each with `id`, `text` and `feedback`.")
-    options: list[Option] = []
-    for index, entry in enumerate(value):
-        field = f"options[{index}]"
-        if not isinstance(entry, dict):
-            _fail(where, item_id, field, "must be a mapping with `id`, `text` and `feedback`.")
-        unknown = sorted(str(key) for key in entry if key not in OPTION_FIELDS)
-        if unknown:
-            _fail(where, item_id, f"{field}.{unknown[0]}",
-                  f"is not an option field. Fix: use only {', '.join(OPTION_FIELDS)}.")
-        option_id = entry.get("id")
-        if not isinstance(option_id, str) or not ID_PATTERN.match(option_id):
-            _fail(where, item_id, f"{field}.id", f"must be a short lowercase id such as `a` or `softmax`, "
-                                                  f"not {option_id!r} (put it in quotes if YAML reads it as a "
-                                                  "number or yes/no).")
-        if any(option.id == option_id for option in options):
-            _fail(where, item_id, f"{field}.id", f"duplicate option id '{option_id}'. Fix: give every option "
-                                                  "of the item its own id.")
-        options.append(Option(option_id, _text(entry.get("text"), where, item_id, f"{field}.text"),
-                              _text(entry.get("feedback"), where, item_id, f"{field}.feedback")))
-    return tuple(options)
-
-
-def _answer(item_type: str, value: Any, options: tuple[Option, ...], where: str, item_id: str) -> tuple[str, ...]:
-    option_ids = [option.id for option in options]
-    if value is None:
-        _fail(where, item_id, "answer", "is missing. Fix: add the answer "
-              + {"single_choice": "(one option id).", "multiple_choice": "(a list of option ids).",
-                 "checklist": "(the list of key concepts).", "flashcard": "(the back of the card)."}[item_type])
-    if item_type == "flashcard":
-        return (_text(value, where, item_id, "answer"),)
-    if item_type == "checklist":
-        return _text_list(value, where, item_id, "answer")
-    if item_type == "single_choice":
-        if not isinstance(value, str):
-            _fail(where, item_id, "answer", f"must be one option id, not {value!r}. "
-                                            f"Fix: use one of {', '.join(option_ids)}.")
-        chosen = [value]
-    else:
-        if not isinstance(value, list) or not value:
-            _fail(where, item_id, "answer", f"must be a non-empty list of option ids, not {value!r}. "
-                                            f"Fix: e.g. [{', '.join(option_ids[:2])}].")
-        chosen = value
-        if len(set(map(str, chosen))) != len(chosen):
-            _fail(where, item_id, "answer", "names the same option twice. Fix: list each correct option once.")
-    for answer_id in chosen:
-        if answer_id not in option_ids:
-            _fail(where, item_id, "answer", f"'{answer_id}' names no option of this item. "
-                                            f"Fix: use one of {', '.join(option_ids)}.")
-    return tuple(chosen)
-
-
-def _item(entry: Any, index: int, seen_ids: set[str], where: str) -> QuizItem:
-    label = f"#{index + 1}"
-    if not isinstance(entry, dict):
-        _fail(where, label, None, "must be a mapping with id, type, prompt, answer, ... "
-                                  "Fix: start the item with `- id: ...`.")
-    raw_id = entry.get("id")
-    if raw_id is None:
-        _fail(where, label, "id", "is missing. Fix: give the item a unique lowercase id.")
-    if not isinstance(raw_id, str) or not ID_PATTERN.match(raw_id):
-        _fail(where, label, "id", f"{raw_id!r} is not a valid id. Fix: use lowercase letters, digits, "
-                                  "`-` and `_`, e.g. `argmax-dim1`.")
-    item_id = raw_id
-    if item_id in seen_ids:
-        _fail(where, item_id, "id", "duplicate id: another item of this file already uses it. "
-                                    "Fix: give each item its own id.")
-    seen_ids.add(item_id)
-    unknown = sorted(str(key) for key in entry if key not in ITEM_FIELDS)
-    if unknown:
-        _fail(where, item_id, unknown[0], f"is not an item field. Fix: use only {', '.join(ITEM_FIELDS)}.")
-    item_type = entry.get("type")
-    if item_type not in QUIZ_TYPES:
-        _fail(where, item_id, "type", f"{item_type!r} is not a quiz type. Fix: use one of {', '.join(QUIZ_TYPES)}.")
-    prompt = _text(entry.get("prompt"), where, item_id, "prompt")
-    if item_type in CHOICE_TYPES:
-        options = _options(entry.get("options"), where, item_id)
-    elif entry.get("options") is not None:
-        _fail(where, item_id, "options", f"a {item_type} has no options. Fix: remove them, or make it a "
-                                         "single_choice or multiple_choice.")
-    else:
-        options = ()
-    answer = _answer(item_type, entry.get("answer"), options, where, item_id)
-    needs_text = item_type != "flashcard"
-    return QuizItem(
-        id=item_id,
-        type=item_type,
-        prompt=prompt,
-        answer=answer,
-        options=options,
-        code=_text(entry.get("code"), where, item_id, "code", required=False),
-        explanation=_text(entry.get("explanation"), where, item_id, "explanation", required=needs_text),
-        hint=_text(entry.get("hint"), where, item_id, "hint", required=needs_text),
-        common_mistakes=_text_list(entry.get("common_mistakes"), where, item_id, "common_mistakes", required=False),
-        source=_text(entry.get("source"), where, item_id, "source", required=False),
-    )
-
-
-def parse_quiz(data: Any, path: str | Path) -> Quiz:
-    """Validate the parsed YAML of a quiz file and build a :class:`Quiz`."""
-    path = Path(path)
-    where = display_path(path)
-    if not isinstance(data, dict):
-        _fail(where, None, None, "must be a mapping with `title:` and `items:` at the top level, "
-                                 f"not a {type(data).__name__}.")
-    unknown = sorted(str(key) for key in data if key not in TOP_LEVEL_FIELDS)
-    if unknown:
-        _fail(where, None, unknown[0], f"is not a quiz field. Fix: use only {', '.join(TOP_LEVEL_FIELDS)}.")
-    title = _text(data.get("title"), where, None, "title")
-    intro = _text(data.get("intro"), where, None, "intro", required=False)
-    entries = data.get("items")
-    if not isinstance(entries, list) or not entries:
-        _fail(where, None, "items", "must be a non-empty list of quiz items.")
-    seen: set[str] = set()
-    items = tuple(_item(entry, index, seen, where) for index, entry in enumerate(entries))
-    return Quiz(name=path.stem, title=title, path=path, items=items, intro=intro)
-
-
-# --------------------------------------------------------------------------- Markdown subset
-
-_INLINE = re.compile(r"`([^`\n]+)`|\*\*(?=\S)(.+?)(?<=\S)\*\*|\*(?=[^\s*])([^*\n]+?)(?<=\S)\*")
-_BULLET = re.compile(r"^\s*[-*]\s+(.*)$")
-_NUMBERED = re.compile(r"^\s*\d+[.)]\s+(.*)$")
-
-
-def render_inline(text: str) -> str:
-    """Escape ``text`` for HTML, then render `code`, **bold** and *emphasis*."""
-    out: list[str] = []
-    position = 0
-    for match in _INLINE.finditer(text):
-        out.append(html.escape(text[position:match.start()]))
-        code, bold, emphasis = match.groups()
-        if code is not None:
-            out.append(f"<code>{html.escape(code)}</code>")
-        elif bold is not None:
-            out.append(f"<strong>{render_inline(bold)}</strong>")
-        else:
-            out.append(f"<em>{render_inline(emphasis)}</em>")
-        position = match.end()
-    out.append(html.escape(text[position:]))
-    return "".join(out)
-
-
-def render_markdown(text: str) -> str:
-    """A safe Markdown subset as HTML: paragraphs, lists, fenced code, inline code, bold, emphasis.
-
-    Everything else is escaped: raw HTML in a quiz file shows as text, never as markup.
-    """
-    lines = text.strip("\n").splitlines()
-    blocks: list[str] = []
-    index = 0
-    while index < len(lines):
-        line = lines[index]
-        stripped = line.strip()
-        if stripped.startswith("```"):
-            code_lines = []
-            index += 1
-            while index < len(lines) and not lines[index].strip().startswith("```"):
-                code_lines.append(lines[index])
-                index += 1
-            index += 1  # the closing fence
-            blocks.append(_code_html(chr(10).join(code_lines)))
-        elif not stripped:
-            index += 1
-        elif _BULLET.match(line) or _NUMBERED.match(line):
-            pattern, tag = (_BULLET, "ul") if _BULLET.match(line) else (_NUMBERED, "ol")
-            entries = []
-            while index < len(lines) and pattern.match(lines[index]):
-                entries.append(f"<li>{render_inline(pattern.match(lines[index]).group(1).strip())}</li>")
-                index += 1
-            blocks.append(f"<{tag}>{''.join(entries)}</{tag}>")
-        else:
-            paragraph = []
-            while (index < len(lines) and lines[index].strip() and not lines[index].strip().startswith("```")
-                   and not _BULLET.match(lines[index]) and not _NUMBERED.match(lines[index])):
-                paragraph.append(lines[index].strip())
-                index += 1
-            blocks.append(f"<p>{render_inline(' '.join(paragraph))}</p>")
-    return "\n".join(blocks)
-
-
-def plain_text(text: str) -> str:
-    """Markdown markers removed, for widget labels that show plain text (radio buttons, checkboxes)."""
-    def unmark(match: re.Match) -> str:
-        code, bold, emphasis = match.groups()
-        return code if code is not None else plain_text(bold if bold is not None else emphasis)
-
-    return " ".join(_INLINE.sub(unmark, text).split())
+    parser.add_render_rule("fence", code_block)
+    parser.add_render_rule("code_block", code_block)
+    return parser
 
 
 def _code_html(code: str) -> str:
-    """A code block, escaped, on a light background."""
-    return (f'<pre style="background:#f5f7f9;padding:6px 8px"><code>{html.escape(code)}</code></pre>'
-            if code else "")
+    from markdown_it.common.utils import escapeHtml
+
+    return f'<pre style="background:#f5f7f9;padding:6px 8px"><code>{escapeHtml(code)}</code></pre>\n' if code else ""
+
+
+def _render_markdown(text: str) -> str:
+    return _markdown().render(text).rstrip("\n")
+
+
+def _render_inline(text: str) -> str:
+    return _markdown().renderInline(text)
+
+
+def _plain_text(text: str) -> str:
+    """Markdown markers removed, for widget labels that show plain text (radio buttons, checkboxes)."""
+    tokens = _markdown().parseInline(text)[0].children or []
+    return " ".join("".join(token.content if token.type in ("text", "code_inline") else " "
+                            for token in tokens if token.type in ("text", "code_inline", "softbreak")).split())
 
 
 # --------------------------------------------------------------------------- grading
 
 
 @dataclass(frozen=True)
-class Grade:
-    """The result of checking a choice question.
-
-    ``feedback`` pairs each chosen option id with its feedback text; ``missing`` counts
-    correct options that were not chosen (multiple choice).
-    """
+class _Grade:
+    """The result of checking a choice question: ``feedback`` pairs each chosen option id with its text;
+    ``missing`` counts correct options not chosen (multiple choice)."""
 
     correct: bool
     chosen: tuple[str, ...]
@@ -452,27 +353,18 @@ class Grade:
     missing: int = 0
 
 
-def shuffled_options(item: QuizItem, seed: int = 0) -> tuple[Option, ...]:
-    """The item's options in a shuffled order that depends only on ``seed`` and the item id.
-
-    ``random.Random`` seeded with a string is stable across runs, machines and
-    ``PYTHONHASHSEED``, so the static HTML and the answer key letters never change.
-    """
+def _shuffled_options(item: _Item, seed: int = 0) -> tuple[_Option, ...]:
+    """The options in an order that depends only on ``seed`` and the item id (stable across runs and machines)."""
     options = list(item.options)
     random.Random(f"{seed}:{item.id}").shuffle(options)
     return tuple(options)
 
 
-def grade(item: QuizItem, chosen: str | Iterable[str] | None) -> Grade:
+def _grade(item: _Item, chosen: str | Iterable[str] | None) -> _Grade:
     """Check a choice: one option id (single choice) or a collection of ids (multiple choice)."""
-    if item.type not in CHOICE_TYPES:
+    if not item.scored:
         raise CourseError(f"Item '{item.id}' is a {item.type}: only choice questions are graded.")
-    if chosen is None:
-        chosen_ids: tuple[str, ...] = ()
-    elif isinstance(chosen, str):
-        chosen_ids = (chosen,)
-    else:
-        chosen_ids = tuple(chosen)
+    chosen_ids = () if chosen is None else (chosen,) if isinstance(chosen, str) else tuple(chosen)
     by_id = {option.id: option for option in item.options}
     unknown = [option_id for option_id in chosen_ids if option_id not in by_id]
     if unknown:
@@ -480,47 +372,36 @@ def grade(item: QuizItem, chosen: str | Iterable[str] | None) -> Grade:
     if item.type == "single_choice" and len(chosen_ids) > 1:
         raise CourseError(f"Item '{item.id}' is single choice: choose one option, not {len(chosen_ids)}.")
     ordered = tuple(option.id for option in item.options if option.id in chosen_ids)
-    correct_ids = set(item.answer)
-    return Grade(
-        correct=bool(ordered) and set(ordered) == correct_ids,
-        chosen=ordered,
-        feedback=tuple((option_id, by_id[option_id].feedback) for option_id in ordered),
-        missing=len(correct_ids - set(ordered)),
-    )
+    correct_ids = set(item.answers)
+    return _Grade(correct=bool(ordered) and set(ordered) == correct_ids, chosen=ordered,
+                  feedback=tuple((option_id, by_id[option_id].feedback) for option_id in ordered),
+                  missing=len(correct_ids - set(ordered)))
 
 
-def count_concepts(item: QuizItem, ticked: Sequence[bool]) -> int:
-    """How many of a checklist's concepts the learner ticked."""
-    if item.type != "checklist":
-        raise CourseError(f"Item '{item.id}' is a {item.type}, not a checklist.")
-    if len(ticked) != len(item.answer):
-        raise CourseError(f"Item '{item.id}' has {len(item.answer)} concepts; got {len(ticked)} ticks.")
-    return sum(bool(tick) for tick in ticked)
-
-
-def concepts_message(got: int, total: int) -> str:
-    """``"You got 3/5 concepts."``"""
+def _concepts_message(got: int, total: int) -> str:
     return f"You got {got}/{total} concepts."
 
 
-def _mistakes_html(item: QuizItem) -> str:
+# --------------------------------------------------------------------------- HTML shared by both views
+
+
+def _mistakes_html(item: _Item) -> str:
     if not item.common_mistakes:
         return ""
-    entries = "".join(f"<li>{render_inline(mistake)}</li>" for mistake in item.common_mistakes)
+    entries = "".join(f"<li>{_render_inline(mistake)}</li>" for mistake in item.common_mistakes)
     return f"<p><strong>Common mistakes</strong></p><ul>{entries}</ul>"
 
 
-def feedback_html(item: QuizItem, result: Grade) -> str:
-    """The feedback written into the widget after Check: per-option feedback, then the explanation."""
+def _feedback_html(item: _Item, result: _Grade) -> str:
+    """What the widget shows after Check: per-option feedback, then the explanation when right."""
     mark = {True: "&#10004;", False: "&#10008;"}
-    correct_ids = set(item.answer)
-    lines = [f"<li>{mark[option_id in correct_ids]} {render_inline(text)}</li>"
+    lines = [f"<li>{mark[option_id in item.answers]} {_render_inline(text)}</li>"
              for option_id, text in result.feedback]
     options_html = f"<ul>{''.join(lines)}</ul>" if lines else ""
     if result.correct:
         return ('<div class="course-quiz-correct" style="color:#1b5e20">'
                 f"<p><strong>&#10004; Correct.</strong></p>{options_html}</div>"
-                f"<div><p><strong>Why</strong></p>{render_markdown(item.explanation)}{_mistakes_html(item)}</div>")
+                f"<div><p><strong>Why</strong></p>{_render_markdown(item.explanation)}{_mistakes_html(item)}</div>")
     if not result.chosen:
         return '<p class="course-quiz-empty"><strong>Choose an option first, then press Check.</strong></p>'
     missing = (f"<p>{result.missing} correct option{'s are' if result.missing != 1 else ' is'} not ticked yet.</p>"
@@ -530,182 +411,147 @@ def feedback_html(item: QuizItem, result: Grade) -> str:
             "<p>Change your answer and press Check again, or open the hint.</p>")
 
 
-# --------------------------------------------------------------------------- static HTML
-
-
-def _item_heading(item: QuizItem, number: int, total: int) -> str:
-    return f"Question {number} of {total} &middot; {TYPE_LABELS[item.type]}"
-
-
-def _answer_text(item: QuizItem, seed: int) -> list[tuple[str, Option]]:
-    """(letter, option) pairs of the correct options, letters as the learner sees them."""
-    shown = shuffled_options(item, seed)
-    return [(LETTERS[index], option) for index, option in enumerate(shown) if option.id in item.answer]
-
-
-def _static_item(item: QuizItem, number: int, total: int, seed: int) -> str:
-    parts = [f'<div class="course-quiz-item" id="quiz-{item.id}">',
-             f"<p><strong>{_item_heading(item, number, total)}</strong></p>",
-             render_markdown(item.prompt), _code_html(item.code)]
-    shown = shuffled_options(item, seed)
-    if item.type in CHOICE_TYPES:
-        parts.append("<ul>" + "".join(f"<li>{LETTERS[index]}. {render_inline(option.text)}</li>"
-                                      for index, option in enumerate(shown)) + "</ul>")
-    if item.type == "checklist":
-        parts.append("<p><em>Write your answer first, then compare it with the key concepts.</em></p>")
-    if item.hint:
-        parts.append(f"<details><summary>Hint</summary>{render_markdown(item.hint)}</details>")
-    if item.type in CHOICE_TYPES:
-        answers = ", ".join(f"{letter}. {render_inline(option.text)}" for letter, option in _answer_text(item, seed))
-        feedback = "".join(
-            f"<li><strong>{LETTERS[index]}</strong> ({'correct' if option.id in item.answer else 'wrong'}): "
-            f"{render_inline(option.feedback)}</li>" for index, option in enumerate(shown))
-        body = (f"<p><strong>Answer:</strong> {answers}</p>{render_markdown(item.explanation)}"
-                f"<ul>{feedback}</ul>{_mistakes_html(item)}")
-        parts.append(f"<details><summary>Answer</summary>{body}</details>")
-    elif item.type == "checklist":
-        concepts = "".join(f"<li>{render_inline(concept)}</li>" for concept in item.answer)
-        body = (f"<p><strong>Key concepts ({len(item.answer)}):</strong></p><ol>{concepts}</ol>"
-                f"{render_markdown(item.explanation)}{_mistakes_html(item)}")
-        parts.append(f"<details><summary>Key concepts</summary>{body}</details>")
-    else:
-        extra = render_markdown(item.explanation) if item.explanation else ""
-        parts.append(f"<details><summary>Reveal answer</summary>{render_markdown(item.answer[0])}{extra}"
-                     f"{_mistakes_html(item)}</details>")
-    parts.append("</div>")
-    return "\n".join(part for part in parts if part)
-
-
-def static_html(quiz: Quiz, seed: int = 0) -> str:
-    """The quiz as static HTML with hints and answers folded in ``<details>``.
-
-    Shown where widgets cannot run (GitHub, nbviewer, nbconvert HTML). Deterministic:
-    the same quiz file and seed give the same bytes, so nbval can compare it.
-    """
-    total = len(quiz.items)
-    header = [f'<div class="course-quiz" id="quiz-{quiz.name}">',
-              f"<p><strong>Quiz: {render_inline(quiz.title)}</strong> ({_header_count(quiz)})</p>",
-              "<p><em>Static view: run this cell in Jupyter to answer with feedback and a score. "
-              "Hints and answers are folded below each question.</em></p>"]
-    if quiz.intro:
-        header.append(render_markdown(quiz.intro))
-    items = [_static_item(item, number, total, seed) for number, item in enumerate(quiz.items, start=1)]
-    return "\n".join(header) + "\n<hr>\n" + "\n<hr>\n".join(items) + "\n</div>"
-
-
-def text_summary(quiz: Quiz) -> str:
-    """One plain line: ``Quiz 01_tokenization: 6 questions``."""
-    return f"Quiz {quiz.name}: {_questions(len(quiz.items))}"
+def _item_heading(item: _Item, number: int, total: int) -> str:
+    return f"Question {number} of {total} &middot; {item.label}"
 
 
 def _questions(count: int) -> str:
     return f"{count} question{'s' if count != 1 else ''}"
 
 
-def _header_count(quiz: Quiz) -> str:
+def _header_count(quiz: _Quiz) -> str:
     """``6 questions, 5 scored: recall cards and open prompts are not``: what the score counts out of."""
-    total = len(quiz.items)
     scored = sum(item.scored for item in quiz.items)
-    if scored == total:
-        return _questions(total)
-    return f"{_questions(total)}, {scored} scored: recall cards and open prompts are not"
+    if scored == len(quiz.items):
+        return _questions(scored)
+    return f"{_questions(len(quiz.items))}, {scored} scored: recall cards and open prompts are not"
 
 
-# --------------------------------------------------------------------------- widgets
+def _correct_letters(item: _Item, seed: int) -> list[tuple[str, _Option]]:
+    """(letter, option) of the correct options, letters as the learner sees them."""
+    return [(_LETTERS[index], option) for index, option in enumerate(_shuffled_options(item, seed))
+            if option.id in item.answers]
 
 
-def _widgets():
-    try:
-        import ipywidgets
-    except ImportError:
-        raise CourseError("ipywidgets is not installed, so the quiz cannot run. "
-                          "Fix: pip install 'ipywidgets>=7.7,<9', then restart the kernel.") from None
-    return ipywidgets
+# --------------------------------------------------------------------------- static view
 
 
-class ItemView:
-    """The widgets of one item. Attributes used by tests and by the quiz score:
+def _static_item(item: _Item, number: int, total: int, seed: int) -> str:
+    shown = _shuffled_options(item, seed)
+    parts = [f'<div class="course-quiz-item" id="quiz-{item.id}">',
+             f"<p><strong>{_item_heading(item, number, total)}</strong></p>",
+             _render_markdown(item.prompt), _code_html(item.code)]
+    if item.scored:
+        parts.append("<ul>" + "".join(f"<li>{_LETTERS[index]}. {_render_inline(option.text)}</li>"
+                                      for index, option in enumerate(shown)) + "</ul>")
+    if item.type == "checklist":
+        parts.append("<p><em>Write your answer first, then compare it with the key concepts.</em></p>")
+    if item.hint:
+        parts.append(f"<details><summary>Hint</summary>{_render_markdown(item.hint)}</details>")
+    if item.scored:
+        answers = ", ".join(f"{letter}. {_render_inline(option.text)}"
+                            for letter, option in _correct_letters(item, seed))
+        feedback = "".join(
+            f"<li><strong>{_LETTERS[index]}</strong> ({'correct' if option.id in item.answers else 'wrong'}): "
+            f"{_render_inline(option.feedback)}</li>" for index, option in enumerate(shown))
+        body = (f"<p><strong>Answer:</strong> {answers}</p>{_render_markdown(item.explanation)}"
+                f"<ul>{feedback}</ul>{_mistakes_html(item)}")
+        parts.append(f"<details><summary>Answer</summary>{body}</details>")
+    elif item.type == "checklist":
+        concepts = "".join(f"<li>{_render_inline(concept)}</li>" for concept in item.answers)
+        body = (f"<p><strong>Key concepts ({len(item.answers)}):</strong></p><ol>{concepts}</ol>"
+                f"{_render_markdown(item.explanation)}{_mistakes_html(item)}")
+        parts.append(f"<details><summary>Key concepts</summary>{body}</details>")
+    else:
+        parts.append(f"<details><summary>Reveal answer</summary>{_card_back_html(item)}</details>")
+    parts.append("</div>")
+    return "\n".join(part.strip("\n") for part in parts if part)
 
-    ``box`` (the whole item), ``choice`` (RadioButtons, single choice), ``checkboxes``
-    (multiple choice options or checklist concepts), ``check`` / ``hint_button`` /
-    ``retry`` / ``reveal`` / ``count`` (Buttons), ``hint`` / ``feedback`` / ``back``
-    (HTML widgets whose ``value`` holds what the learner reads).
-    """
 
-    def __init__(self, item: QuizItem, number: int, total: int, seed: int, on_change) -> None:
-        widgets = _widgets()
-        self.item = item
-        self.options = shuffled_options(item, seed)
-        self.attempts = 0
-        self.solved = False
-        self.solved_first_try = False
-        self.concepts_got: int | None = None
-        self._on_change = on_change
-        self.choice = None
-        self.checkboxes: list = []
-        self.check = self.hint_button = self.retry = self.reveal = self.count = None
-        self.answer_area = self.concepts_box = None
-        self.hint = widgets.HTML(value="")
-        self.hint.add_class("course-quiz-hint")
-        self.feedback = widgets.HTML(value="")
-        self.feedback.add_class("course-quiz-feedback")
-        self.back = widgets.HTML(value="")
-        self.back.add_class("course-quiz-back")
-        heading = widgets.HTML(value=f"<p><strong>{_item_heading(item, number, total)}</strong></p>")
-        prompt = widgets.HTML(value=render_markdown(item.prompt) + _code_html(item.code))
-        children = [heading, prompt]
+def _card_back_html(item: _Item) -> str:
+    extra = _render_markdown(item.explanation) if item.explanation else ""
+    return f"{_render_markdown(item.answers[0])}{extra}{_mistakes_html(item)}"
+
+
+def _static_html(quiz: _Quiz, seed: int = 0) -> str:
+    """The quiz as static HTML with hints and answers folded in ``<details>``: deterministic, so nbval compares it."""
+    header = [f'<div class="course-quiz" id="quiz-{quiz.name}">',
+              f"<p><strong>Quiz: {_render_inline(quiz.title)}</strong> ({_header_count(quiz)})</p>",
+              "<p><em>Static view: run this cell in Jupyter to answer with feedback and a score. "
+              "Hints and answers are folded below each question.</em></p>"]
+    if quiz.intro:
+        header.append(_render_markdown(quiz.intro).strip("\n"))
+    total = len(quiz.items)
+    items = [_static_item(item, number, total, seed) for number, item in enumerate(quiz.items, start=1)]
+    return "\n".join(header) + "\n<hr>\n" + "\n<hr>\n".join(items) + "\n</div>"
+
+
+def _text_summary(quiz: _Quiz) -> str:
+    """One plain line: ``Quiz 01_tokenization: 6 questions``."""
+    return f"Quiz {quiz.name}: {_questions(len(quiz.items))}"
+
+
+# --------------------------------------------------------------------------- live view
+
+
+class _ItemView:
+    """The widgets of one item: ``box`` (all of it), ``choice`` (RadioButtons), ``checkboxes``, the
+    Buttons ``check`` / ``hint_button`` / ``retry`` / ``reveal`` / ``count``, and the HTML widgets
+    ``hint`` / ``feedback`` / ``back`` whose ``value`` holds what the learner reads."""
+
+    def __init__(self, item: _Item, number: int, total: int, seed: int, on_change) -> None:
+        widgets = import_ipywidgets()
+        self.item, self.options, self._on_change = item, _shuffled_options(item, seed), on_change
+        self.attempts, self.solved, self.solved_first_try, self.concepts_got = 0, False, False, None
+        self.choice, self.checkboxes = None, []
+        self.check = self.hint_button = self.retry = self.reveal = self.count = self.concepts_box = None
+        self.hint, self.feedback, self.back = (widgets.HTML(value="") for _ in range(3))
+        for widget, name in ((self.hint, "hint"), (self.feedback, "feedback"), (self.back, "back")):
+            widget.add_class(f"course-quiz-{name}")
         wide = widgets.Layout(width="100%")
+        children = [widgets.HTML(value=f"<p><strong>{_item_heading(item, number, total)}</strong></p>"),
+                    widgets.HTML(value=_render_markdown(item.prompt) + _code_html(item.code))]
+        buttons = []
         if item.type == "single_choice":
             self.choice = widgets.RadioButtons(
-                options=[(f"{LETTERS[i]}. {plain_text(o.text)}", o.id) for i, o in enumerate(self.options)],
+                options=[(f"{_LETTERS[i]}. {_plain_text(o.text)}", o.id) for i, o in enumerate(self.options)],
                 index=None, layout=wide)
             self.choice.observe(self._clear_feedback, names="value")
             children.append(self.choice)
         elif item.type == "multiple_choice":
-            self.checkboxes = [widgets.Checkbox(value=False, description=f"{LETTERS[i]}. {plain_text(o.text)}",
-                                                indent=False, layout=wide)
-                               for i, o in enumerate(self.options)]
+            self.checkboxes = [widgets.Checkbox(value=False, description=f"{_LETTERS[i]}. {_plain_text(o.text)}",
+                                                indent=False, layout=wide) for i, o in enumerate(self.options)]
             for box in self.checkboxes:
                 box.observe(self._clear_feedback, names="value")
             children.append(widgets.VBox(self.checkboxes))
-        buttons = []
-        if item.type in CHOICE_TYPES:
-            self.check = widgets.Button(description="Check", button_style="primary", tooltip="Check your answer")
-            self.check.on_click(self._on_check)
-            self.retry = widgets.Button(description="Try again", tooltip="Clear your answer and the feedback")
-            self.retry.on_click(self._on_retry)
-            buttons += [self.check]
-        if item.type == "checklist":
-            self.answer_area = widgets.Textarea(
+        if item.scored:
+            self.check = self._button("Check", "Check your answer", self._on_check, "primary")
+            self.retry = self._button("Try again", "Clear your answer and the feedback", self._on_retry)
+            buttons.append(self.check)
+        elif item.type == "checklist":
+            children.append(widgets.Textarea(
                 placeholder="Write your answer here (optional), then press 'Show key concepts'.",
-                layout=widgets.Layout(width="100%", height="90px"))
-            children.append(self.answer_area)
-            self.reveal = widgets.Button(description="Show key concepts", button_style="info",
-                                         tooltip="Show the concepts to compare with your answer")
-            self.reveal.on_click(self._on_show_concepts)
-            self.checkboxes = [widgets.Checkbox(value=False, description=plain_text(concept), indent=False,
-                                                layout=wide) for concept in item.answer]
-            self.count = widgets.Button(description="Count my concepts", button_style="primary",
-                                        tooltip="Count the concepts your answer covered")
-            self.count.on_click(self._on_count)
+                layout=widgets.Layout(width="100%", height="90px")))
+            self.reveal = self._button("Show key concepts", "Show the concepts to compare with your answer",
+                                       self._on_show_concepts, "info")
+            self.checkboxes = [widgets.Checkbox(value=False, description=_plain_text(concept), indent=False,
+                                                layout=wide) for concept in item.answers]
+            self.count = self._button("Count my concepts", "Count the concepts your answer covered",
+                                      self._on_count, "primary")
             self.concepts_box = widgets.VBox(
                 [widgets.HTML(value="<p>Tick each concept your answer covered:</p>"), *self.checkboxes, self.count],
                 layout=widgets.Layout(display="none"))
             buttons.append(self.reveal)
-        if item.type == "flashcard":
-            self.reveal = widgets.Button(description="Reveal answer", button_style="info",
-                                         tooltip="Show the back of the card")
-            self.reveal.on_click(self._on_reveal)
+        else:
+            self.reveal = self._button("Reveal answer", "Show the back of the card", self._on_reveal, "info")
             buttons.append(self.reveal)
         if item.hint:
-            self.hint_button = widgets.Button(description="Hint", tooltip="Show or hide a hint")
-            self.hint_button.on_click(self._on_hint)
+            self.hint_button = self._button("Hint", "Show or hide a hint", self._on_hint)
             buttons.append(self.hint_button)
         if self.retry is not None:
             buttons.append(self.retry)
-        children.append(widgets.HBox(buttons))
-        children.append(self.hint)
-        if item.type == "checklist":
+        children += [widgets.HBox(buttons), self.hint]
+        if self.concepts_box is not None:
             children.append(self.concepts_box)
         children += [self.feedback, self.back]
         self.box = widgets.VBox(children, layout=widgets.Layout(
@@ -713,28 +559,29 @@ class ItemView:
         self.box.add_class("course-quiz-item")
         self.box.add_class(f"course-quiz-item-{item.id}")
 
-    # -- current answer
+    @staticmethod
+    def _button(description: str, tooltip: str, on_click, style: str = ""):
+        button = import_ipywidgets().Button(description=description, tooltip=tooltip, button_style=style)
+        button.on_click(on_click)
+        return button
+
     def chosen(self) -> tuple[str, ...]:
         """The option ids currently selected."""
         if self.item.type == "single_choice":
             return () if self.choice.value is None else (self.choice.value,)
-        if self.item.type == "multiple_choice":
-            return tuple(o.id for o, box in zip(self.options, self.checkboxes) if box.value)
-        return ()
+        return tuple(o.id for o, box in zip(self.options, self.checkboxes) if box.value) if self.item.scored else ()
 
-    # -- callbacks
     def _clear_feedback(self, change=None) -> None:
         self.feedback.value = ""
 
     def _on_check(self, button=None) -> None:
-        result = grade(self.item, self.chosen())
-        self.feedback.value = feedback_html(self.item, result)
+        result = _grade(self.item, self.chosen())
+        self.feedback.value = _feedback_html(self.item, result)
         if not result.chosen:
             return
         self.attempts += 1
         if result.correct and not self.solved:
-            self.solved = True
-            self.solved_first_try = self.attempts == 1
+            self.solved, self.solved_first_try = True, self.attempts == 1
         self._on_change()
 
     def _on_retry(self, button=None) -> None:
@@ -742,122 +589,94 @@ class ItemView:
             self.choice.index = None
         for box in self.checkboxes:
             box.value = False
-        self.feedback.value = ""
-        self.hint.value = ""
+        self.feedback.value = self.hint.value = ""
 
     def _on_hint(self, button=None) -> None:
         self.hint.value = "" if self.hint.value else (
-            f'<div style="color:#37474f"><p><strong>Hint:</strong></p>{render_markdown(self.item.hint)}</div>')
+            f'<div style="color:#37474f"><p><strong>Hint:</strong></p>{_render_markdown(self.item.hint)}</div>')
 
     def _on_reveal(self, button=None) -> None:
-        if self.back.value:
-            self.back.value = ""
-            self.reveal.description = "Reveal answer"
-            return
-        extra = render_markdown(self.item.explanation) if self.item.explanation else ""
-        self.back.value = (f'<div class="course-quiz-card-back">{render_markdown(self.item.answer[0])}'
-                           f"{extra}{_mistakes_html(self.item)}</div>")
-        self.reveal.description = "Hide answer"
+        shown = bool(self.back.value)
+        self.back.value = "" if shown else f'<div class="course-quiz-card-back">{_card_back_html(self.item)}</div>'
+        self.reveal.description = "Reveal answer" if shown else "Hide answer"
 
     def _on_show_concepts(self, button=None) -> None:
         self.concepts_box.layout.display = ""
 
     def _on_count(self, button=None) -> None:
-        got = count_concepts(self.item, [box.value for box in self.checkboxes])
-        self.concepts_got = got
-        self.feedback.value = (f"<p><strong>{concepts_message(got, len(self.item.answer))}</strong></p>"
-                               f"{render_markdown(self.item.explanation)}{_mistakes_html(self.item)}")
+        self.concepts_got = sum(box.value for box in self.checkboxes)
+        self.feedback.value = (f"<p><strong>{_concepts_message(self.concepts_got, len(self.item.answers))}</strong>"
+                               f"</p>{_render_markdown(self.item.explanation)}{_mistakes_html(self.item)}")
         self._on_change()
 
 
-class QuizView:
-    """The live quiz: one :class:`ItemView` per item and a running score.
+class _QuizView(WithFallback):
+    """The live quiz (one :class:`_ItemView` per item in ``items``, the running ``score``), shown as a
+    widget where widgets run and as :func:`_static_html` and one line of text where they do not."""
 
-    ``items`` maps item ids to their views; ``score`` is the HTML widget showing
-    ``Score: 2/5``; ``box`` is the widget to display.
-    """
-
-    def __init__(self, quiz: Quiz, seed: int = 0) -> None:
-        widgets = _widgets()
+    def __init__(self, quiz: _Quiz, seed: int = 0) -> None:
+        widgets = import_ipywidgets()
         self.quiz = quiz
-        self.seed = seed
-        total = len(quiz.items)
-        self.items = {item.id: ItemView(item, number, total, seed, self._update_score)
+        self.items = {item.id: _ItemView(item, number, len(quiz.items), seed, self._update_score)
                       for number, item in enumerate(quiz.items, start=1)}
         self.score = widgets.HTML(value="")
         self.score.add_class("course-quiz-score")
-        intro = render_markdown(quiz.intro) if quiz.intro else ""
-        header = widgets.HTML(value=f"{WIDGET_CSS}<p><strong>Quiz: {render_inline(quiz.title)}</strong> "
+        intro = _render_markdown(quiz.intro) if quiz.intro else ""
+        header = widgets.HTML(value=f"{_WIDGET_CSS}<p><strong>Quiz: {_render_inline(quiz.title)}</strong> "
                                     f"({_header_count(quiz)})</p>{intro}")
-        self.box = widgets.VBox([header, self.score, *(view.box for view in self.items.values())])
-        self.box.add_class("course-quiz")
+        box = widgets.VBox([header, self.score, *(view.box for view in self.items.values())])
+        box.add_class("course-quiz")
+        super().__init__(box, text=_text_summary(quiz), html=_static_html(quiz, seed))
         self._update_score()
 
-    def score_counts(self) -> tuple[int, int, int]:
-        """(right, right on the first try, scored questions)."""
-        scored = [view for view in self.items.values() if view.item.scored]
-        return (sum(view.solved for view in scored), sum(view.solved_first_try for view in scored), len(scored))
-
     def score_text(self) -> str:
-        """``Score: 2/5 (1 on the first try)``, plus concepts counted in checklists, if any."""
-        right, first_try, total = self.score_counts()
-        parts = [f"Score: {right}/{total} ({first_try} on the first try)"] if total else []
+        """``Score: 2/5 (1 on the first try)``, plus the concepts counted in checklists, if any."""
+        scored = [view for view in self.items.values() if view.item.scored]
+        right, first_try = sum(view.solved for view in scored), sum(view.solved_first_try for view in scored)
+        parts = [f"Score: {right}/{len(scored)} ({first_try} on the first try)"] if scored else []
         checklists = [view for view in self.items.values() if view.item.type == "checklist"]
         if checklists:
             got = sum(view.concepts_got or 0 for view in checklists)
-            parts.append(f"concepts: {got}/{sum(len(view.item.answer) for view in checklists)}")
+            parts.append(f"concepts: {got}/{sum(len(view.item.answers) for view in checklists)}")
         return " &middot; ".join(parts) or "Recall cards only: nothing to score"
 
     def _update_score(self) -> None:
         self.score.value = f"<p><strong>{self.score_text()}</strong></p>"
 
-    def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, Any]:
-        """Live widget where widgets render, static HTML where they do not, one line of text."""
-        return {
-            "text/plain": text_summary(self.quiz),
-            "text/html": static_html(self.quiz, self.seed),
-            WIDGET_VIEW_MIMETYPE: {"version_major": 2, "version_minor": 0, "model_id": self.box.model_id},
-        }
-
-
-def build_quiz(name_or_path: str | Path, seed: int = 0) -> QuizView:
-    """Load, validate and build the live quiz without displaying it (tests, custom layouts)."""
-    return QuizView(load_quiz(name_or_path), seed=seed)
-
 
 def show_quiz(name_or_path: str | Path, seed: int = 0) -> None:
-    """Display the quiz of a notebook: ``show_quiz("01_tokenization")``.
+    """Display the quiz of a notebook: ``show_quiz("01_tokenization")`` (every notebook's section 7, Practice).
 
-    ``name_or_path`` is a notebook stem (looked up in the course's ``quizzes/`` folder)
-    or the path of a quiz file. ``seed`` changes the order of the options. A malformed
-    quiz file raises :class:`CourseError` naming the file, the item and the field.
+    ``name_or_path`` is a notebook stem (a quiz shipped with the course) or the path of a quiz
+    file; ``seed`` changes the order of the options. A malformed quiz file raises
+    :class:`CourseError` in one line naming the file, the item and the field.
     """
     from IPython.display import display
 
-    display(build_quiz(name_or_path, seed=seed))
+    display(_QuizView(_load_quiz(name_or_path), seed=seed))
 
 
 # --------------------------------------------------------------------------- answer key
 
 
-def _key_item(item: QuizItem, number: int, seed: int) -> str:
+def _key_item(item: _Item, number: int, seed: int) -> str:
     lines = [f"### {number}. `{item.id}` ({item.type.replace('_', ' ')})", ""]
     if item.source:
         lines += [f"*Source:* {item.source}", ""]
     lines += [item.prompt, ""]
     if item.code:
         lines += ["```python", item.code, "```", ""]
-    if item.type in CHOICE_TYPES:
-        for index, option in enumerate(shuffled_options(item, seed)):
-            flag = "**correct**" if option.id in item.answer else "wrong"
-            lines.append(f"- {LETTERS[index]}. {option.text} ({flag}): {option.feedback}")
-        answers = ", ".join(f"{letter}. {option.text}" for letter, option in _answer_text(item, seed))
+    if item.scored:
+        for index, option in enumerate(_shuffled_options(item, seed)):
+            flag = "**correct**" if option.id in item.answers else "wrong"
+            lines.append(f"- {_LETTERS[index]}. {option.text} ({flag}): {option.feedback}")
+        answers = ", ".join(f"{letter}. {option.text}" for letter, option in _correct_letters(item, seed))
         lines += ["", f"**Answer:** {answers}", ""]
     elif item.type == "checklist":
-        lines += [f"**Key concepts ({len(item.answer)}):**", ""]
-        lines += [f"{index}. {concept}" for index, concept in enumerate(item.answer, start=1)] + [""]
+        lines += [f"**Key concepts ({len(item.answers)}):**", ""]
+        lines += [f"{index}. {concept}" for index, concept in enumerate(item.answers, start=1)] + [""]
     else:
-        lines += [f"**Back of the card:** {item.answer[0]}", ""]
+        lines += [f"**Back of the card:** {item.answers[0]}", ""]
     if item.explanation:
         lines += ["**Explanation:**", "", item.explanation, ""]
     if item.hint:
@@ -867,11 +686,8 @@ def _key_item(item: QuizItem, number: int, seed: int) -> str:
     return "\n".join(lines)
 
 
-def answer_key_markdown(quizzes: Sequence[Quiz], seed: int = 0) -> str:
-    """The instructors' answer key for these quizzes as Markdown.
-
-    Option letters are the ones learners see with the default ``seed``.
-    """
+def _answer_key_markdown(quizzes: Sequence[_Quiz], seed: int = 0) -> str:
+    """The instructors' answer key as Markdown; option letters are those learners see with ``seed``."""
     lines = ["# Answer key: Fine-tuning BERT for text classification", "",
              "Every quiz item, with its answer, explanation, hint and common mistakes. "
              f"Option letters are in the order learners see them (`show_quiz(..., seed={seed})`).", ""]

@@ -33,9 +33,7 @@ import json
 import math
 import os
 import random
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -629,9 +627,9 @@ def _save_checkpoint(folder: Path, model, optimizer, scheduler, scaler, state: d
     """Write the checkpoint into a new folder, then swap it in: a crash leaves the previous one whole."""
     from safetensors.torch import save_file
 
-    folder.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".writing-", dir=folder))
-    try:
+    from course_utils.files import atomic_folder
+
+    with atomic_folder(folder / "last") as staging:  # a crash keeps the previous one whole, as last.previous
         weights = {key: value.detach().to("cpu").contiguous() for key, value in model.state_dict().items()}
         save_file(weights, str(staging / "model.safetensors"))
         if best_state is not None:
@@ -641,17 +639,6 @@ def _save_checkpoint(folder: Path, model, optimizer, scheduler, scaler, state: d
                     "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []},
                    staging / "optimizer.pt")
         (staging / "state.json").write_text(json.dumps(state, indent=1), encoding="utf-8")
-        last, previous = folder / "last", folder / "last.previous"
-        if previous.exists():
-            shutil.rmtree(previous)
-        if last.exists():
-            last.rename(previous)
-        staging.rename(last)
-        if previous.exists():
-            shutil.rmtree(previous)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
 
 
 def _load_checkpoint(folder: Path, fingerprint: dict) -> tuple[Path, dict] | None:

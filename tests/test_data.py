@@ -83,37 +83,19 @@ def test_bad_split_fractions():
 
 # --- bad input: one clear message, nothing written ------------------------------------
 
-def test_missing_file(tmp_path):
-    with pytest.raises(CourseError, match="not found"):
-        data.load_sms_spam(tmp_path / "nope.csv")
-
-
-def test_empty_file(tmp_path):
-    empty = tmp_path / "empty.csv"
-    empty.write_text("")
-    with pytest.raises(CourseError, match="empty"):
-        data.load_sms_spam(empty)
-
-
-def test_unknown_label(tmp_path):
-    bad = tmp_path / "bad.csv"
-    bad.write_text("ham\thello\nmaybe\tfree money\n")
-    with pytest.raises(CourseError, match=r"'maybe'.*not in the label order.*line 2"):
-        data.load_sms_spam(bad)
-
-
-def test_malformed_rows(tmp_path):
-    bad = tmp_path / "bad.csv"
-    bad.write_text("ham\thello\nspam\tfree\tmoney\textra\n")
-    with pytest.raises(CourseError, match="malformed"):
-        data.load_sms_spam(bad)
-
-
-def test_empty_message(tmp_path):
-    bad = tmp_path / "bad.csv"
-    bad.write_text("ham\thello\nspam\t   \n")
-    with pytest.raises(CourseError, match="blank text \\(line 2\\)"):
-        data.load_sms_spam(bad)
+@pytest.mark.parametrize(("content", "message"), [
+    (None, "not found"),
+    ("", "has no rows"),
+    ("ham\thello\nmaybe\tfree money\n", r"'maybe'.*not in the label order.*line 2"),
+    ("ham\thello\nspam\tfree\tmoney\textra\n", "malformed"),
+    ("ham\thello\nspam\t   \n", r"blank text \(line 2\)"),
+], ids=["missing", "empty", "unknown label", "malformed row", "blank message"])
+def test_bad_sms_files_are_refused_in_one_message(tmp_path, content, message):
+    path = tmp_path / "sms.csv"
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(CourseError, match=message):
+        data.load_sms_spam(path)
 
 
 def test_corrupted_packaged_file_is_caught_by_checksum(monkeypatch, tmp_path):

@@ -7,25 +7,13 @@ from course_utils import device as device_mod
 from course_utils.errors import CourseError
 
 
-def test_cpu_when_no_gpu(monkeypatch):
+@pytest.mark.parametrize(("cuda", "mps", "expected"), [(False, False, "cpu"), (True, True, "cuda"), (False, True, "mps")],
+                         ids=["cpu when no gpu", "cuda before mps", "mps when no cuda"])
+def test_device_choice_order(monkeypatch, cuda, mps, expected):
     monkeypatch.delenv("COURSE_DEVICE", raising=False)
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    monkeypatch.setattr(device_mod, "_mps_available", lambda: False)
-    assert device_mod.get_device() == torch.device("cpu")
-
-
-def test_cuda_preferred_over_mps(monkeypatch):
-    monkeypatch.delenv("COURSE_DEVICE", raising=False)
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    monkeypatch.setattr(device_mod, "_mps_available", lambda: True)
-    assert device_mod.get_device().type == "cuda"
-
-
-def test_mps_when_no_cuda(monkeypatch):
-    monkeypatch.delenv("COURSE_DEVICE", raising=False)
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    monkeypatch.setattr(device_mod, "_mps_available", lambda: True)
-    assert device_mod.get_device().type == "mps"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    monkeypatch.setattr(device_mod, "_mps_available", lambda: mps)
+    assert device_mod.get_device() == torch.device(expected)
 
 
 def test_forced_cuda_without_gpu_falls_back_to_cpu(monkeypatch, capsys):

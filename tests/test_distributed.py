@@ -22,6 +22,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+pytestmark = pytest.mark.slow  # two training runs, one of them on two processes
+
 SCRIPT = Path(__file__).with_name("distributed_train.py")
 ROOT = SCRIPT.parent.parent
 EPOCHS, STEPS_PER_EPOCH, BATCH_SIZE = 3, 4, 16  # as in distributed_train.py: 64 texts

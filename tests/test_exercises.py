@@ -1,9 +1,11 @@
-"""Exercise copies for workshops: `course_utils.exercises` and `python -m course_utils exercises`."""
+"""Exercises that check themselves, and the exercise copies for workshops (`course_utils.exercises`)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
+import ast
+import importlib
+import re
+import textwrap
 import warnings
 from pathlib import Path
 
@@ -12,8 +14,9 @@ import pytest
 from nbclient import NotebookClient
 
 from course_utils.errors import CourseError
-from course_utils.exercises import (DEFAULT_EXERCISE_COMMENT, EXERCISE_PREFIX, EXERCISE_TAG, SOLUTION_TAG,
-                                    MissingExerciseComment, exercise_comment_lines, make_exercises)
+from course_utils.exercises import (DEFAULT_EXERCISE_COMMENT, EXERCISE_PREFIX, EXERCISE_TAG, SOLUTION_TAG, Exercise,
+                                    MissingExerciseComment, NotYet, check_call, exercise_comment_lines,
+                                    exercise_scaffold, make_exercises, require, require_close)
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
@@ -28,11 +31,6 @@ def snapshot(folder: Path) -> dict[str, bytes | None]:
     """Every file and folder under ``folder`` (hidden ones included): a file's bytes, None for a folder."""
     return {str(path.relative_to(folder)): path.read_bytes() if path.is_file() else None
             for path in sorted(folder.rglob("*"))}
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "course_utils", *args], capture_output=True, text=True,
-                          cwd=ROOT, timeout=120)
 
 
 @pytest.fixture(scope="module")
@@ -99,9 +97,16 @@ def test_scaffold_keeps_the_exercise_comment_and_drops_the_solution(built):
                 continue
             comment = exercise_comment_lines(before.source)
             assert comment and before.source.startswith(comment[0])
-            assert after.source == "\n".join([*comment, "# Your code here", "..."]), name
-            solution_code = [line for line in before.source.splitlines() if line.strip() and not line.startswith("#")]
-            assert not any(line in after.source for line in solution_code), f"{name}: solution code leaked"
+            exercise = check_call(before.source)
+            assert after.source == "\n".join([*comment, "# Your code here", "...", "",
+                                              f"# {exercise}.hint()      # uncomment for a hint",
+                                              f"# {exercise}.solution()  # uncomment for a solution",
+                                              f"{exercise}.check()"]), name
+            solution_code = [line for line in before.source.splitlines()
+                             if line.strip() and not line.startswith("#") and not check_call(line)]
+            leaked = {line.strip() for line in solution_code if len(line.strip()) > 3} & \
+                {line.strip() for line in after.source.splitlines()}
+            assert not leaked, f"{name}: solution code leaked: {leaked}"
             assert SOLUTION_TAG not in tags(after)
             checked += 1
     assert checked >= len(NOTEBOOK_PATHS)
@@ -197,11 +202,11 @@ def test_bad_input_raises_course_error_and_writes_nothing(tmp_path, case):
     assert snapshot(tmp_path) == before  # no copy, no temporary folder
 
 
-def test_cli_writes_one_line_per_notebook_and_a_total(tmp_path):
-    result = run_cli("exercises", str(tmp_path / "workshop"))
-    assert result.returncode == 0, result.stderr
-    lines = result.stdout.splitlines()
-    assert len(lines) == len(NOTEBOOK_PATHS) + 1 and result.stderr == ""
+def test_cli_writes_one_line_per_notebook_and_a_total(tmp_path, run_cli):
+    status, stdout, stderr = run_cli(["exercises", str(tmp_path / "workshop")])
+    assert status == 0, stderr
+    lines = stdout.splitlines()
+    assert len(lines) == len(NOTEBOOK_PATHS) + 1 and stderr == ""
     counts = []
     for path, line in zip(NOTEBOOK_PATHS, lines):
         solutions = sum(SOLUTION_TAG in tags(cell) for cell in nbformat.read(path, as_version=4).cells)
@@ -215,17 +220,19 @@ def test_cli_writes_one_line_per_notebook_and_a_total(tmp_path):
     ["exercises", "{tmp}/new", "--notebooks", "{tmp}/no-such-folder"],
     ["exercises", "notebooks", "--overwrite"],           # the notebooks folder itself
 ])
-def test_cli_bad_input_exits_2_with_one_line(tmp_path, args):
+def test_cli_bad_input_exits_2_with_one_line(tmp_path, args, run_cli, monkeypatch):
+    monkeypatch.chdir(ROOT)  # "notebooks" is the course's folder
     (tmp_path / "filled").mkdir()
     (tmp_path / "filled" / "notes.txt").write_text("mine")
     before = snapshot(tmp_path), snapshot(NOTEBOOKS)
-    result = run_cli(*[arg.format(tmp=tmp_path) for arg in args])
-    assert result.returncode == 2
-    assert result.stdout == ""
-    assert len(result.stderr.splitlines()) == 1 and result.stderr.startswith("error: ") and "Fix:" in result.stderr
+    status, stdout, stderr = run_cli([arg.format(tmp=tmp_path) for arg in args])
+    assert status == 2
+    assert stdout == ""
+    assert len(stderr.splitlines()) == 1 and stderr.startswith("error: ") and "Fix:" in stderr
     assert (snapshot(tmp_path), snapshot(NOTEBOOKS)) == before
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOK_PATHS, ids=lambda path: path.stem)
 def test_copy_runs_up_to_its_first_exercise(built, path, monkeypatch):
     """What a learner runs first in the workshop: every cell above the first exercise, in fast mode, offline."""
@@ -242,3 +249,192 @@ def test_copy_runs_up_to_its_first_exercise(built, path, monkeypatch):
     client.execute()
     ran = [cell for cell in copy.cells if cell.cell_type == "code"]
     assert ran and all(cell.execution_count is not None for cell in ran)
+
+
+# --- exercises that check themselves ---------------------------------------------------------------
+
+
+def solution_cells(notebook) -> list:
+    return [cell for cell in notebook.cells if SOLUTION_TAG in tags(cell)]
+
+
+def checks_module(path: Path):
+    """course_utils.exercise_checks.nbNN for notebook NN_*.ipynb."""
+    return importlib.import_module(f"course_utils.exercise_checks.nb{path.name[:2]}")
+
+
+def exercise_of(path: Path, cell) -> Exercise:
+    name = check_call(cell.source)
+    assert name and name.startswith("exercise."), f"{path.name}: a solution cell must end with exercise.<name>.check()"
+    exercise = getattr(checks_module(path), name.split(".", 1)[1], None)
+    assert isinstance(exercise, Exercise), f"{path.name}: no Exercise {name} in {checks_module(path).__name__}"
+    return exercise
+
+
+def without_check_call(source: str) -> str:
+    lines = source.rstrip().splitlines()
+    assert check_call(lines[-1])
+    return textwrap.dedent("\n".join(lines[:-1])).strip()
+
+
+def all_exercises() -> list[tuple[str, Exercise]]:
+    found = []
+    for path in NOTEBOOK_PATHS:
+        try:
+            module = checks_module(path)
+        except ModuleNotFoundError:  # reported by the per-notebook tests above, not at collection
+            continue
+        found += [(f"{path.stem}.{name}", value) for name, value in vars(module).items() if isinstance(value, Exercise)]
+    return found
+
+
+@pytest.mark.parametrize("path", NOTEBOOK_PATHS, ids=lambda path: path.stem)
+def test_every_solution_cell_ends_with_its_notebooks_check(path):
+    notebook = nbformat.read(path, as_version=4)
+    code = [cell.source for cell in notebook.cells if cell.cell_type == "code"]
+    module = f"nb{path.name[:2]}"
+    importing = [index for index, source in enumerate(code)
+                 if f"from course_utils.exercise_checks import {module} as exercise" in source]
+    assert importing, f"{path.name}: no cell imports course_utils.exercise_checks.{module} as exercise"
+    first_solution = next(index for index, cell in enumerate(
+        cell for cell in notebook.cells if cell.cell_type == "code") if SOLUTION_TAG in tags(cell))
+    assert importing[0] < first_solution, f"{path.name}: the checks are imported after the first exercise"
+    names = [exercise_of(path, cell).name for cell in solution_cells(notebook)]
+    assert len(set(names)) == len(names), f"{path.name}: two exercises share a check"
+
+
+@pytest.mark.parametrize("path", NOTEBOOK_PATHS, ids=lambda path: path.stem)
+def test_the_solution_a_learner_can_ask_for_is_the_notebooks(path):
+    for cell in solution_cells(nbformat.read(path, as_version=4)):
+        exercise = exercise_of(path, cell)
+        assert textwrap.dedent(exercise.solution_code).strip() == without_check_call(cell.source), exercise.name
+
+
+@pytest.mark.parametrize("path", NOTEBOOK_PATHS, ids=lambda path: path.stem)
+def test_the_committed_solutions_pass_their_checks(path):
+    """The stored output of every solution cell shows its check passing (nbval re-runs and compares it)."""
+    for cell in solution_cells(nbformat.read(path, as_version=4)):
+        exercise = exercise_of(path, cell)
+        text = "".join(output.get("text", "") for output in cell.outputs if output.output_type == "stream")
+        assert f"✓ {exercise.name}: correct." in text, f"{path.name}: {exercise.name} did not pass:\n{text[-600:]}"
+        assert "✗" not in text
+        assert not [output for output in cell.outputs if output.output_type == "execute_result"], \
+            f"{path.name}: {exercise.name}'s cell echoes a value under its verdict"
+
+
+@pytest.mark.parametrize("label, exercise", all_exercises(), ids=[label for label, _ in all_exercises()])
+def test_a_check_on_a_blank_notebook_says_not_yet_without_crashing(label, exercise, capsys):
+    """What a learner who runs the exercise cell before answering sees: one line, no traceback."""
+    assert exercise.check({}) is None  # nothing for the notebook to echo under the verdict
+    printed = capsys.readouterr().out.strip().splitlines()
+    assert len(printed) == 1 and printed[0].startswith(f"✗ {exercise.name}: not yet. "), printed
+    exercise.hint()
+    exercise.solution()
+    hint, *solution = capsys.readouterr().out.strip().splitlines()
+    assert hint.startswith(f"Hint ({exercise.name}): ") and len(hint) > 40
+    assert solution and "\n".join(solution) == textwrap.dedent(exercise.solution_code).strip()
+
+
+def names_assigned(source: str) -> set[str]:
+    tree = ast.parse(source)
+    assigned = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            assigned.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            assigned.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            assigned.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+    return assigned
+
+
+def names_read(source: str) -> set[str]:
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:  # IPython magics: no Python names to find
+        return set()
+    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
+
+
+@pytest.mark.parametrize("path", NOTEBOOK_PATHS, ids=lambda path: path.stem)
+def test_names_later_cells_need_from_an_exercise_are_named_in_its_prompt(path):
+    """An answer with the learner's own names must not break later cells: the prompt names what they use."""
+    notebook = nbformat.read(path, as_version=4)
+    code_cells = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    for index, cell in enumerate(code_cells):
+        if SOLUTION_TAG not in tags(cell):
+            continue
+        defined_before = set().union(*(names_assigned(c.source) for c in code_cells[:index]
+                                       if SOLUTION_TAG not in tags(c))) if index else set()
+        later_reads = set().union(*(names_read(c.source) for c in code_cells[index + 1:]), set())
+        needed = (names_assigned(cell.source) & later_reads) - defined_before
+        prompt = " ".join(exercise_comment_lines(cell.source))
+        named = set(re.findall(r"`([A-Za-z_]\w*)", prompt))
+        assert needed <= named, (f"{path.name}: later cells use {sorted(needed - named)} from the exercise "
+                                 f"{prompt[:80]!r}; name them in its '# Exercise:' lines")
+
+
+def test_check_helpers_say_what_is_off():
+    namespace = {"count": 3, "scores": [0.5, 0.25]}
+    assert require(namespace, "count", int) == 3
+    with pytest.raises(NotYet, match="`total` is not defined: store the sum in it"):
+        require(namespace, "total", int, "store the sum in it")
+    with pytest.raises(NotYet, match="`count` is a int; it should be a float or str"):
+        require(namespace, "count", (float, str))
+    require_close(namespace["scores"], [0.5, 0.25], "scores", "advice")
+    with pytest.raises(NotYet, match=r"`count` is 3; divide by the total"):
+        require_close(3, 0.75, "count", "divide by the total")
+    with pytest.raises(NotYet, match="should be a number"):
+        require_close("three", 3, "count", "advice")
+
+
+def _check_doubled(namespace) -> str:
+    if require(namespace, "doubled", int) != 2 * namespace["number"]:
+        raise NotYet("`doubled` should be twice `number`.")
+    return "Twice as much."
+
+
+def test_a_check_reads_the_callers_variables(capsys):
+    exercise = Exercise("doubling", _check_doubled, "multiply by 2", "doubled = 2 * number")
+    learner = {"exercise": exercise}
+    exec("number, doubled = 21, 42\nexercise.check()", learner)  # a notebook's globals
+    assert capsys.readouterr().out == "✓ doubling: correct. Twice as much.\n"
+    exercise.check({"number": 21, "doubled": 41})
+    assert capsys.readouterr().out == "✗ doubling: not yet. `doubled` should be twice `number`.\n"
+
+
+def test_scaffold_keeps_the_check_call():
+    scaffold = exercise_scaffold("# Exercise: add them; store it in `total`.\ntotal = 1 + 2\nexercise.add.check()\n")
+    assert scaffold.splitlines() == ["# Exercise: add them; store it in `total`.", "# Your code here", "...", "",
+                                     "# exercise.add.hint()      # uncomment for a hint",
+                                     "# exercise.add.solution()  # uncomment for a solution",
+                                     "exercise.add.check()"]
+    assert check_call("x = 1\n  exercise.add.check()  \n") == "exercise.add"
+    assert check_call("exercise.add.check(ns)") is None and check_call("") is None
+
+
+FAST_COPIES = [path for path in NOTEBOOK_PATHS if path.name[:2] in {"00", "01", "02", "03"}]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", FAST_COPIES, ids=lambda path: path.stem)
+def test_a_copy_answered_with_a_different_correct_answer_runs_to_the_end(built, path, monkeypatch):
+    """Each exercise answered with its alternative answer (the solution where none is given): the copy runs
+    to the end and every check passes."""
+    out_dir, _, _ = built
+    copy = nbformat.read(out_dir / path.name, as_version=4)
+    original = nbformat.read(path, as_version=4)
+    answered = []
+    for before, after in zip(original.cells, copy.cells):
+        if EXERCISE_TAG in tags(after):
+            exercise = exercise_of(path, before)
+            answer = textwrap.dedent(getattr(exercise, "alternative_code", "") or exercise.solution_code).strip()
+            after.source = after.source.replace("...", answer, 1)
+            answered.append((after, exercise))
+    for name, value in {"COURSE_FAST": "1", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+                        "TOKENIZERS_PARALLELISM": "false"}.items():
+        monkeypatch.setenv(name, value)
+    NotebookClient(copy, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(out_dir)}}).execute()
+    for cell, exercise in answered:
+        text = "".join(output.get("text", "") for output in cell.outputs if output.output_type == "stream")
+        assert f"✓ {exercise.name}: correct." in text, text

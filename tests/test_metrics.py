@@ -265,6 +265,39 @@ def test_two_column_probabilities_take_the_positive_column():
     assert predict_at_threshold(table, 0.5).tolist() == [0, 1]
 
 
+def test_positive_means_the_same_class_number_everywhere():
+    """A perfect classifier scored for class 0: thresholded predictions are class numbers, so both ways say 1.0."""
+    y = np.array([0, 1, 1, 0, 0, 1])
+    probabilities = np.eye(2)[y]  # predict_proba output, all the mass on the true class
+    predicted = predict_at_threshold(probabilities, 0.5, positive=0)
+    assert predicted.tolist() == y.tolist()
+    assert classification_scores(y, predicted, positive=0) == {"accuracy": 1.0, "precision": 1.0, "recall": 1.0,
+                                                              "f1": 1.0}
+    row = threshold_table(y, probabilities, [0.5], positive=0).iloc[0]
+    assert (row["precision"], row["recall"], row["f1"]) == (1.0, 1.0, 1.0)
+    assert best_threshold(y, probabilities, positive=0) == 0.5
+
+
+def test_predict_at_threshold_names_two_classes():
+    assert predict_at_threshold([0.9, 0.2], 0.5, positive=0).tolist() == [0, 1]  # class 0's probability
+    with pytest.raises(CourseError, match="positive=2: a threshold decides between two classes"):
+        predict_at_threshold([0.9, 0.2], 0.5, positive=2)
+    with pytest.raises(CourseError, match="positive=2 is neither"):
+        check_probabilities([[0.1, 0.9]], positive=2)
+
+
+def test_threshold_table_counts_ties_at_the_threshold_as_flagged():
+    rng = np.random.default_rng(5)
+    y_true = rng.integers(0, 2, 400)
+    p_spam = np.round(rng.random(400), 2)  # many probabilities equal a grid threshold exactly
+    grid = np.round(np.arange(0, 101) / 100, 2)
+    table = threshold_table(y_true, p_spam, grid)
+    for row in table.itertuples():
+        counts = confusion_counts(y_true, (p_spam >= row.threshold).astype(int))
+        assert (row.tp, row.fp, row.fn, row.tn) == tuple(counts.values())
+        assert row.f1 == scores_from_counts(**counts)["f1"]  # the same formula, not merely close
+
+
 def test_positive_class_can_be_any_class():
     y_true = [0, 1, 2, 2, 1]
     y_pred = [0, 2, 2, 1, 1]
@@ -371,12 +404,12 @@ def test_vectorised_bootstrap_gives_the_intervals_of_scoring_each_resample(metri
     else:
         y_true, y_pred = three_classes
         other = np.roll(y_pred, 1)
-    one_at_a_time = metric_function(metric)
-    fast = bootstrap_interval(y_true, y_pred, metric, resamples=300, seed=5)
-    slow = bootstrap_interval(y_true, y_pred, one_at_a_time, resamples=300, seed=5)
+    one_at_a_time = metric_function(metric)  # scikit-learn, one call per resample: the fewest resamples allowed
+    fast = bootstrap_interval(y_true, y_pred, metric, resamples=100, seed=5)
+    slow = bootstrap_interval(y_true, y_pred, one_at_a_time, resamples=100, seed=5)
     assert (fast.estimate, fast.low, fast.high) == pytest.approx((slow.estimate, slow.low, slow.high))
-    fast_gap = bootstrap_difference(y_true, y_pred, other, metric, resamples=300, seed=5)
-    slow_gap = bootstrap_difference(y_true, y_pred, other, one_at_a_time, resamples=300, seed=5)
+    fast_gap = bootstrap_difference(y_true, y_pred, other, metric, resamples=100, seed=5)
+    slow_gap = bootstrap_difference(y_true, y_pred, other, one_at_a_time, resamples=100, seed=5)
     assert (fast_gap.low, fast_gap.high) == pytest.approx((slow_gap.low, slow_gap.high))
 
 

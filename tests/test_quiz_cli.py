@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from course_utils.quiz import available_quizzes, load_quiz
+from course_utils.quiz import _load_quiz, _quiz_files
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "tests" / "fixtures" / "quizzes" / "sample.yaml"
@@ -23,9 +23,9 @@ def run_cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
 def test_check_accepts_every_course_quiz():
     result = run_cli("quiz", "check")
     assert result.returncode == 0, result.stderr
-    for path in available_quizzes():
-        count = len(load_quiz(path).items)
-        assert f"ok: quizzes/{path.name} ({count} item{'s' if count != 1 else ''})" in result.stdout
+    for path in _quiz_files():
+        count = len(_load_quiz(path).items)
+        assert f"ok: course_utils/quizzes/{path.name} ({count} item{'s' if count != 1 else ''})" in result.stdout
 
 
 def test_check_accepts_named_files():
@@ -43,7 +43,7 @@ def test_check_refuses_a_malformed_file_without_traceback(tmp_path, text, fragme
     bad = tmp_path / "broken.yaml"
     bad.write_text(text)
     result = run_cli("quiz", "check", str(SAMPLE), str(bad))
-    assert result.returncode == 1
+    assert result.returncode == 2  # bad input, as everywhere on the command line
     assert "Traceback" not in result.stderr + result.stdout
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1
@@ -54,15 +54,15 @@ def test_check_refuses_a_malformed_file_without_traceback(tmp_path, text, fragme
 
 def test_check_refuses_a_missing_file(tmp_path):
     result = run_cli("quiz", "check", str(tmp_path / "nope.yaml"))
-    assert result.returncode == 1 and "No quiz file at" in result.stderr and "Traceback" not in result.stderr
+    assert result.returncode == 2 and "No quiz file at" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_answer_key_to_stdout_covers_every_quiz():
     result = run_cli("quiz", "answer-key")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("# Answer key")
-    for path in available_quizzes():
-        quiz = load_quiz(path)
+    for path in _quiz_files():
+        quiz = _load_quiz(path)
         assert f"## {quiz.name}: {quiz.title}" in result.stdout
         for item in quiz.items:
             assert f"`{item.id}`" in result.stdout
@@ -82,7 +82,7 @@ def test_answer_key_writes_nothing_when_a_file_is_malformed(tmp_path):
     bad.write_text(BAD_ANSWER)
     target = tmp_path / "answer_key.md"
     result = run_cli("quiz", "answer-key", str(SAMPLE), str(bad), "-o", str(target))
-    assert result.returncode == 1 and "field 'answer'" in result.stderr and "Traceback" not in result.stderr
+    assert result.returncode == 2 and "field 'answer'" in result.stderr and "Traceback" not in result.stderr
     assert not target.exists()
 
 

@@ -2,15 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
-spec = importlib.util.spec_from_file_location("time_notebooks", ROOT / "scripts" / "time_notebooks.py")
-time_notebooks = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(time_notebooks)
+import time_notebooks  # scripts/time_notebooks.py (pyproject's pythonpath puts scripts/ on the path)
 
 ROWS = [("00_setup", {"fast": 12.4, "full": 13.0}), ("04_training_loop", {"fast": 95.2, "full": None})]
 

@@ -1,4 +1,8 @@
-"""course_utils.training: real tiny runs of the packaged model on real SMS messages."""
+"""course_utils.training: real tiny runs of the packaged model on real SMS messages.
+
+The tests that train the packaged model are in the slow tier; the unit tier keeps the loader,
+prediction, evaluation and the refusals here, and tests/test_guards.py trains tiny models.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ import torch
 from course_utils import training
 from course_utils.data import load_splits, subsample
 from course_utils.errors import CourseError
-from course_utils.models import load_classifier
+from course_utils.models import load_classifier, load_tokenizer
 from course_utils.training import (
     TrainResult,
     evaluate,
@@ -58,8 +62,8 @@ def model(base):
 
 
 @pytest.fixture(scope="module")
-def tokenizer(base):
-    return base[1]
+def tokenizer():
+    return load_tokenizer("packaged")  # the packaged model's tokenizer, without loading the model
 
 
 def state_copy(model) -> dict[str, torch.Tensor]:
@@ -119,40 +123,10 @@ def test_predict_proba_keeps_the_order_given(model, tokenizer, splits):
         np.testing.assert_allclose(torch.softmax(logits, dim=1)[0].numpy(), probs[index], atol=1e-4)
 
 
-# --- checks before any weight changes -------------------------------------------
-
-
-def test_missing_labels_fail_before_training(model, tokenizer, train_df):
-    before = state_copy(model)
-    with pytest.raises(CourseError, match="label_id"):
-        quiet_train(model, tokenizer, train_df.drop(columns=["label_id"]))
-    batches = [{"input_ids": b["input_ids"], "attention_mask": b["attention_mask"], "label": b["labels"]}
-               for b in make_loader(tokenizer, train_df, batch_size=16)]
-    with pytest.raises(CourseError, match="'label'.*rename 'label' to 'labels'"):
-        quiet_train(model, tokenizer, batches)
-    assert same_weights(before, state_copy(model))
-
-
-def test_out_of_range_labels_fail_before_training(model, tokenizer, train_df):
-    before = state_copy(model)
-    bad = train_df.copy()
-    bad.loc[bad.index[-1], "label_id"] = 2
-    with pytest.raises(CourseError, match=r"values \[2\] outside 0\.\.1"):
-        quiet_train(model, tokenizer, bad)
-    assert same_weights(before, state_copy(model))
-    with pytest.raises(CourseError, match=r"\[-1\]"):
-        quiet_train(model, tokenizer, train_df.assign(label_id=-1))
-
-
-def test_one_output_head_is_refused(tokenizer, train_df):
-    regression, _ = load_classifier(num_labels=1, verbose=False)
-    with pytest.raises(CourseError, match="regression"):
-        quiet_train(regression, tokenizer, train_df)
-
-
 # --- training -----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_history_and_epochs(model, tokenizer, train_df, val_df):
     before = state_copy(model)
     result = quiet_train(model, tokenizer, train_df, val_df, epochs=2, batch_size=16, lr=5e-5)
@@ -180,6 +154,7 @@ def test_history_and_epochs(model, tokenizer, train_df, val_df):
     assert again["loss"] == pytest.approx(best["val_loss"], abs=1e-4)
 
 
+@pytest.mark.slow
 def test_best_weights_are_restored_and_patience_stops(model, tokenizer, tiny_df, val_df, monkeypatch):
     real_evaluate = training._evaluate_loader
     snapshots, scripted = [], iter([(0.9, 0.30), (0.5, 0.40), (0.6, 0.50)])  # (f1, loss) per epoch
@@ -207,6 +182,7 @@ def test_best_weights_are_restored_and_patience_stops(model, tokenizer, tiny_df,
     assert same_weights(state_copy(model), snapshots[1])
 
 
+@pytest.mark.slow
 def test_class_weights_change_the_loss(base, tokenizer, tiny_df):
     losses = {}
     for name, weights in (("none", None), ("equal", [1.0, 1.0]), ("spam x8", [1.0, 8.0])):
@@ -219,6 +195,7 @@ def test_class_weights_change_the_loss(base, tokenizer, tiny_df):
         quiet_train(copy.deepcopy(base[0]), tokenizer, tiny_df, class_weights=[1.0])
 
 
+@pytest.mark.slow
 def test_same_seed_same_run(base, tokenizer, tiny_df):
     set_seed(7)
     first = torch.rand(3)
@@ -243,6 +220,7 @@ def test_evaluate_threshold_moves_predictions(model, tokenizer, val_df):
         evaluate(model, tokenizer, val_df, device=CPU, threshold=1.5)
 
 
+@pytest.mark.slow
 def test_the_caller_names_the_metric_that_picks_the_best_epoch(model, tokenizer, tiny_df, val_df):
     result = quiet_train(model, tokenizer, tiny_df, val_df, epochs=2, select_metric="accuracy")
     assert result.select_metric == "accuracy"
@@ -265,6 +243,7 @@ def test_positive_class_f1_is_refused_for_more_than_two_classes(tokenizer, tiny_
 # --- the learning-rate range test (notebook 04) ---------------------------------------------------
 
 
+@pytest.mark.slow
 def test_find_learning_rate_draws_a_rising_rate_and_leaves_the_model_as_it_was(model, tokenizer, train_df):
     before = state_copy(model)
     search = training.find_learning_rate(model, tokenizer, train_df, steps=12, batch_size=8, max_length=32,
@@ -307,6 +286,7 @@ def test_fp16_step_with_overflowing_gradients_is_skipped(model, fp16_batch):
     assert scaler.get_scale() < 2.0**127  # ... and the scale lowered for the next one
 
 
+@pytest.mark.slow
 def test_fp16_clipping_sees_unscaled_gradients_and_matches_full_precision(base, fp16_batch, monkeypatch):
     norms = []
     clip = torch.nn.utils.clip_grad_norm_
@@ -333,6 +313,7 @@ def test_fp16_clipping_sees_unscaled_gradients_and_matches_full_precision(base, 
     assert float(deltas["fp16"].norm() / deltas["fp32"].norm()) == pytest.approx(1.0, rel=0.05)
 
 
+@pytest.mark.slow
 def test_train_runs_in_fp16_on_the_cpu(model, tokenizer, tiny_df):
     result = quiet_train(model, tokenizer, tiny_df, epochs=1, batch_size=8, max_length=32, mixed_precision="fp16")
     assert np.isfinite(result.epochs["train_loss"]).all()
@@ -353,6 +334,7 @@ def test_the_head_gets_its_own_rate(model):
         training.make_optimizer(model, 1e-4, head_lr_multiplier=0)
 
 
+@pytest.mark.slow
 def test_train_uses_the_models_recipe_when_not_told(model, tokenizer, tiny_df):
     from course_utils.models import PACKAGED_RECIPE, recipe_for_model
 
