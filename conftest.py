@@ -2,6 +2,9 @@
 
 - Tests always run offline and in fast mode (set before any kernel starts, so the
   notebook kernels inherit it); the committed notebooks are executed the same way.
+- Under pytest-xdist (``-n``) each worker, and the notebook kernels it starts, gets an equal
+  share of the CPU cores for torch's threads: two torch processes that each take every core
+  slow each other many times over.
 - stderr is left out of nbval's comparison: it carries library warnings and load
   reports that differ between transformers 4.x and 5.x. stdout, results, errors
   (name and message) and text/plain figures are compared. This is nbval's documented
@@ -18,6 +21,11 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("PYTHONHASHSEED", "0")
 os.environ.setdefault("COURSE_PROGRESS", "text")
+if os.environ.get("PYTEST_XDIST_WORKER"):  # a worker of pytest -n N: its share of the cores
+    _workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    _threads = str(max(1, (os.cpu_count() or 1) // _workers))
+    for _variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_variable, _threads)
 
 
 def pytest_collectstart(collector):

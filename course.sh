@@ -3,7 +3,7 @@
 #
 #   bash course.sh lab     # install, then open the notebooks in JupyterLab
 #   COURSE_FAST=1 bash course.sh lab   # the same, in fast mode (fewer training messages)
-#   bash course.sh test    # install, then run everything: tests/ (unit, slow and browser tiers), then nbval
+#   bash course.sh test    # install, then run everything on every core: tests/ (unit, slow, browser) and nbval
 #   bash course.sh test -m "not slow and not browser"   # install, then pytest with these arguments only
 #   bash course.sh install # install only
 #   bash course.sh doctor  # check this machine, in the course's environment
@@ -103,17 +103,10 @@ case "$action" in
     if [ "$#" -gt 0 ]; then
       exec "$python_bin" -m pytest "$@"
     fi
-    # Everything, in two steps; the second runs even when the first fails, and the exit status
-    # is the first failure's.
-    echo "course.sh: 1/2 tests/ (unit, slow and browser tiers)"
-    tests_status=0
-    "$python_bin" -m pytest tests || tests_status=$?
-    echo "course.sh: 2/2 the notebooks, re-executed and compared with their stored outputs (nbval)"
-    notebooks_status=0
-    "$python_bin" -m pytest --nbval notebooks/ || notebooks_status=$?
-    if [ "$tests_status" -ne 0 ]; then
-      exit "$tests_status"
-    fi
-    exit "$notebooks_status"
+    # Everything in one run on every core (pytest-xdist): all of tests/ and every notebook under
+    # nbval. --dist loadscope keeps each test module, and each notebook's cells in order, on one
+    # worker; conftest.py gives each worker its share of the cores for torch's threads.
+    echo "course.sh: tests/ (unit, slow and browser tiers) and the notebooks (nbval), on every core"
+    exec "$python_bin" -m pytest -n auto --dist loadscope tests --nbval notebooks/
     ;;
 esac

@@ -6,7 +6,7 @@
 
 The two ways, on the same model, messages, batch size, truncation and device, in this process:
 
-- ``course_utils``: :func:`course_utils.training.predict_proba` (tokenizes all texts once,
+- ``course_utils``: :func:`course_utils.prediction.predict_proba` (tokenizes all texts once,
   batches texts of similar length, pads each batch to its own longest, puts the results back
   in the order given);
 - ``pipeline``: ``transformers.pipeline("text-classification", model=..., tokenizer=...,
@@ -80,10 +80,12 @@ def main(argv=None) -> int:
     import torch
     from transformers import pipeline
 
-    from course_utils.data import LABEL_NAMES, load_splits, subsample
+    from course_utils.corpora import LABEL_NAMES, load_splits
+    from course_utils.data import subsample
     from course_utils.device import device_info, get_device
     from course_utils.models import choose_model, load_classifier
-    from course_utils.training import predict_proba, set_seed, train
+    from course_utils.prediction import predict_proba
+    from course_utils.training import set_seed, train
 
     splits = load_splits()
     texts = splits.test["text"].tolist()[:args.limit]

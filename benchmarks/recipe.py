@@ -66,13 +66,13 @@ TITLES_FAST = {"train": 2000, "val": 500, "test": 1000}
 
 def load(data_name: str, size: str, seed: int):
     """(train_df, val_df, test_df, metric, max_length, batch_size) as the notebooks build them."""
-    from course_utils import data
+    from course_utils import corpora, data
 
     if data_name == "spam":
-        splits = data.load_splits()
+        splits = corpora.load_splits()
         train_size = None if size == "all" else int(size)
         return data.subsample(splits.train, train_size, seed=seed), splits.val, splits.test, "f1", 128, 16
-    splits = data.load_question_titles()
+    splits = corpora.load_question_titles()
     if size == "all":
         return splits.train, splits.val, splits.test, "macro_f1", 48, 32
     sizes = TITLES_FAST if size == "fast" else {**TITLES_FAST, "train": int(size)}
@@ -103,15 +103,15 @@ def main(argv: list[str] | None = None) -> int:
 
     import numpy as np
 
-    from course_utils import training
-    from course_utils.baseline import BASELINE_NAME, fit_baseline
+    from course_utils import prediction, training
+    from course_utils.baseline import _BASELINE_NAME, fit_baseline
     from course_utils.data import SEED
-    from course_utils.metrics import bootstrap_difference, choose_threshold, metric_function
+    from course_utils.metrics import bootstrap_difference, choose_threshold, _metric_function
     from course_utils.models import choose_model, load_classifier, recipe_for_model
 
     size = args.size or ("1000" if args.data == "spam" else "fast")
     train_df, val_df, test_df, metric, max_length, batch_size = load(args.data, size, SEED)
-    score = metric_function(metric)
+    score = _metric_function(metric)
     y_val, y_test = val_df["label_id"].to_numpy(), test_df["label_id"].to_numpy()
     what = "spam F1" if metric == "f1" else "macro F1"
     print(f"data: {args.data}, train {len(train_df):,}, validation {len(val_df):,}, test {len(test_df):,} texts; "
@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
                                 seed=seed, progress=False, select_metric="loss" if args.select == "loss" else None,
                                 **settings)
         seconds = time.perf_counter() - started
-        test_probs = training.predict_proba(model, tokenizer, test_df["text"], max_length=max_length)
+        test_probs = prediction.predict_proba(model, tokenizer, test_df["text"], max_length=max_length)
         test_pred = test_probs.argmax(axis=1)
         difference = bootstrap_difference(y_test, test_pred, baseline_pred, metric)
         row = {"seed": seed, "score": score(y_test, test_pred), "best_epoch": result.best_epoch,
@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"minus baseline {difference.estimate:+.4f} (95% paired bootstrap {difference.low:+.4f} to "
                 f"{difference.high:+.4f})")
         if metric == "f1":
-            val_probs = training.predict_proba(model, tokenizer, val_df["text"], max_length=max_length)
+            val_probs = prediction.predict_proba(model, tokenizer, val_df["text"], max_length=max_length)
             threshold = choose_threshold(y_val, val_probs)
             row["score_at_threshold"] = score(y_test, (test_probs[:, 1] >= threshold.value).astype(int))
             line += f"; at the validation threshold {threshold.value:.2f}: {row['score_at_threshold']:.4f}"
@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     margin = mean - baseline_score
     print(f"\nfine-tuned ({len(scores)} seeds): test {what} mean {mean:.4f}, sd {spread:.4f}, "
           f"min {min(scores):.4f}, max {max(scores):.4f}")
-    print(f"baseline ({BASELINE_NAME}): test {what} {baseline_score:.4f}")
+    print(f"baseline ({_BASELINE_NAME}): test {what} {baseline_score:.4f}")
     beaten = sum(row["difference"].low > 0 for row in rows)
     print(f"mean margin over the baseline {margin:+.4f}; the paired interval excludes 0 for {beaten} of "
           f"{len(rows)} seeds")

@@ -9,7 +9,7 @@ On the whole SMS training split (3,173 messages) it fits the TF-IDF baseline
 system trains from the same pretrained model and the same new head (seeded), its clock running
 while it trains (tokenizing and batching included); ``--evals-per-epoch`` times an epoch (4 by
 default, the last at the end of the epoch) the clock stops, the model is scored on the whole
-validation split by ``course_utils.training.evaluate`` (full precision), and training stops at
+validation split by ``course_utils.prediction.evaluate`` (full precision), and training stops at
 the first score at or above the target. The systems:
 
 - ``course_utils``: ``course_utils.training.train`` with the model family's recipe
@@ -74,7 +74,7 @@ class Clock:
 
     def checkpoint(self, samples: int) -> bool:
         """Stop the clock, score on validation, restart it; True when training should stop."""
-        from course_utils.training import evaluate
+        from course_utils.prediction import evaluate
 
         self.seconds += time.perf_counter() - self.started
         was_training = self.model.training
@@ -94,31 +94,32 @@ def checkpoints_in_epoch(steps_per_epoch: int, evals_per_epoch: int) -> set[int]
 
 
 def run_course_utils(model, tokenizer, train_df, clock, args, amp, compiled=False):
-    from torch.utils.data import DataLoader
-
-    from course_utils.training import make_loader, train
+    from course_utils import training
+    from course_utils.batches import make_loader
 
     if compiled:
         model.compile(dynamic=True)  # in place: parameter names (and so the head's rate) unchanged
-    loader = make_loader(tokenizer, train_df, batch_size=BATCH_SIZE, max_length=MAX_LENGTH, shuffle=True,
-                         seed=args.seed)
-    eval_steps = checkpoints_in_epoch(len(loader), args.evals_per_epoch)
+    steps_per_epoch = len(make_loader(tokenizer, train_df, batch_size=BATCH_SIZE, max_length=MAX_LENGTH))
+    eval_steps = checkpoints_in_epoch(steps_per_epoch, args.evals_per_epoch)
     seen = {"samples": 0}
+    real_step = training._train_step
 
-    class Scored(type(loader)):  # the same loader; the clock scores the model at the chosen steps
-        def __iter__(self):
-            for step, batch in enumerate(DataLoader.__iter__(self), start=1):
-                yield batch  # train() runs the step, then asks for the next batch
-                seen["samples"] += len(batch["labels"])
-                if step in eval_steps and clock.checkpoint(seen["samples"]):
-                    raise TargetReached
+    def scored_step(run, batch, step, epoch):  # train() runs the step; the clock scores the model at chosen steps
+        result = real_step(run, batch, step, epoch)
+        seen["samples"] += len(batch["labels"])
+        with training._full_precision(run.raw_model):  # scored as evaluate() scores, in full precision
+            if (step - 1) % steps_per_epoch + 1 in eval_steps and clock.checkpoint(seen["samples"]):
+                raise TargetReached
+        return result
 
-    loader.__class__ = Scored
+    training._train_step = scored_step  # this process runs one system, then exits
     try:
-        train(model, tokenizer, loader, None, epochs=EPOCHS, batch_size=BATCH_SIZE, seed=args.seed,
-              mixed_precision=amp or "no", progress=False)
+        training.train(model, tokenizer, train_df, None, epochs=EPOCHS, batch_size=BATCH_SIZE, seed=args.seed,
+                       mixed_precision=amp or "no", progress=False)
     except TargetReached:
         pass
+    finally:
+        training._train_step = real_step
 
 
 def run_trainer_best(model, tokenizer, train_df, clock, args, amp):
@@ -179,7 +180,8 @@ def run_tutorial(model, tokenizer, train_df, clock, args, amp):
     import torch
     from torch.utils.data import DataLoader, TensorDataset
 
-    from course_utils.data import deduplicate, load_sms_spam
+    from course_utils.corpora import load_sms_spam
+    from course_utils.data import deduplicate
 
     texts = deduplicate(load_sms_spam())["text"].tolist()  # the tutorial tokenizes its whole data set at once
     position = {text: row for row, text in enumerate(texts)}
@@ -208,7 +210,8 @@ RUNNERS = {"course_utils": run_course_utils, "trainer_best": run_trainer_best, "
 
 
 def load_data(args):
-    from course_utils.data import load_splits, subsample
+    from course_utils.corpora import load_splits
+    from course_utils.data import subsample
 
     splits = load_splits()
     train_df = splits.train if args.train_size is None else subsample(splits.train, args.train_size, seed=42)
@@ -218,10 +221,11 @@ def load_data(args):
 def run_one(name: str, args, target: float, queue) -> None:
     """Child process: train one system with one seed until the target; put a dict of figures on ``queue``."""
     try:
-        from course_utils.data import LABEL_NAMES
+        from course_utils.corpora import LABEL_NAMES
         from course_utils.device import get_device
         from course_utils.models import choose_model, load_classifier
-        from course_utils.training import evaluate, set_seed
+        from course_utils.prediction import evaluate
+        from course_utils.training import set_seed
 
         if args.threads:
             import torch

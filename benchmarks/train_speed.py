@@ -40,7 +40,7 @@ included, validation excluded), the achieved training FLOP rate, padding efficie
 tokens / padded tokens), peak memory (CUDA: peak allocated; CPU: peak resident memory above
 what the process held before training), the precision its Linear layers really computed in
 (seen by a forward hook) and spam F1 on the validation split (``--val-size`` subsamples it),
-all scored by the same :func:`course_utils.training.evaluate`; after several rounds, the median
+all scored by the same :func:`course_utils.prediction.evaluate`; after several rounds, the median
 speed and the mean and spread of F1.
 
 FLOP rate: useful training FLOPs over the same seconds as samples/s, counted on the real
@@ -100,7 +100,8 @@ class Ran:
 
 
 def load_data(args):
-    from course_utils.data import load_splits, subsample
+    from course_utils.corpora import load_splits
+    from course_utils.data import subsample
 
     splits = load_splits()
     size = None if args.full else args.train_size
@@ -109,7 +110,7 @@ def load_data(args):
 
 
 def load_model(args):
-    from course_utils.data import LABEL_NAMES
+    from course_utils.corpora import LABEL_NAMES
     from course_utils.models import choose_model, load_classifier
     from course_utils.training import set_seed
 
@@ -118,7 +119,8 @@ def load_model(args):
 
 
 def run_course_utils(model, tokenizer, train_df, args, device, amp, group_by_length=True):
-    from course_utils.training import make_loader, train
+    from course_utils.batches import make_loader
+    from course_utils.training import train
 
     one_rate = args.lr is not None  # --lr: every loop, every weight at that rate; else the recipe's rates
     result = train(model, tokenizer, train_df, None, epochs=args.epochs, batch_size=args.batch_size,
@@ -214,7 +216,8 @@ def run_seeds(model, tokenizer, train_df, args, device, amp):
     from torch.utils.data import DataLoader, TensorDataset
 
     if args.seeds_padding == "dataset":  # the tutorial tokenizes its whole data set in one call
-        from course_utils.data import deduplicate, load_sms_spam
+        from course_utils.corpora import load_sms_spam
+        from course_utils.data import deduplicate
 
         texts = deduplicate(load_sms_spam())["text"].tolist()  # texts are unique after deduplication
         position = {text: row for row, text in enumerate(texts)}
@@ -265,7 +268,7 @@ def run_one(name: str, args, queue) -> None:
         import torch
 
         from course_utils.device import device_info, get_device
-        from course_utils.training import evaluate
+        from course_utils.prediction import evaluate
 
         device = get_device(args.device)
         amp = loop_amp(name, device, args.no_amp)

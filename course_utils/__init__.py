@@ -2,19 +2,26 @@
 
 One module per concern, each introduced by a notebook:
 
-- ``course_utils.device``   -- notebook 00: CUDA, Apple MPS or CPU, described in one line
-- ``course_utils.models``   -- notebook 00: which checkpoint to use (offline by default) and loading it
-- ``course_utils.data``     -- notebook 00: the SMS Spam Collection, verified, deduplicated, split
-- ``course_utils.baseline`` -- notebook 04: the TF-IDF + linear SVM baseline every fine-tune is compared with
-- ``course_utils.training`` -- notebook 04: the fine-tuning loop behind one call, and a learning-rate range test
-- ``course_utils.metrics``  -- notebook 05: classification metrics, calibration and thresholds
-- ``course_utils.plots``    -- notebook 05: confusion matrices and curves
-- ``course_utils.quiz``     -- every notebook: quizzes and flashcards
-- ``course_utils.exercises`` -- notebook 00: exercises that check themselves, and workshop copies
+- ``course_utils.device``     -- notebook 00: CUDA, Apple MPS or CPU, described in one line
+- ``course_utils.models``     -- notebook 00: which checkpoint to use (offline by default) and loading it
+- ``course_utils.labels``     -- notebook 07: class names and numbers, shared by the data and the model
+- ``course_utils.data``       -- notebook 00: any labelled texts, read, checked, deduplicated, split
+- ``course_utils.corpora``    -- notebook 00: the packaged SMS spam and question-title data sets, verified
+- ``course_utils.guards``     -- notebook 03: the classic mistakes, caught before any weight changes
+- ``course_utils.batches``    -- notebook 04: tokenize once, length-grouped batches, padding per batch
+- ``course_utils.settings``   -- notebook 04: every setting of a fine-tuning run, in one checked dataclass
+- ``course_utils.training``   -- notebook 04: the fine-tuning loop behind one call, on accelerate, and a range test
+- ``course_utils.prediction`` -- notebook 04: evaluate, class probabilities and labels
+- ``course_utils.baseline``   -- notebook 04: the TF-IDF + linear SVM baseline every fine-tune is compared with
+- ``course_utils.metrics``    -- notebook 05: classification metrics, calibration and thresholds
+- ``course_utils.plots``      -- notebook 05: confusion matrices and curves
+- ``course_utils.widgets``    -- notebooks 05 and 08: an ipywidgets view with its static fallback
+- ``course_utils.quiz``       -- every notebook: quizzes and flashcards
+- ``course_utils.exercises``  -- notebook 00: exercises that check themselves, and workshop copies
   (each notebook's checks are in ``course_utils.exercise_checks``)
-- ``course_utils.widgets``  -- notebooks 05 and 08: an ipywidgets view with its static fallback
-- ``course_utils.errors``   -- notebook 00: the one error type, and showing an expected error in one line
-- ``course_utils.files``    -- atomic writes with the usual permissions (used by the other modules)
+- ``course_utils.cli``        -- notebook 08: the command line (``python -m course_utils``); ``doctor`` checks a machine
+- ``course_utils.errors``     -- notebook 00: the one error type, and showing an expected error in one line
+- ``course_utils.files``      -- atomic writes with the usual permissions (used by the other modules)
 
 Importing the package does no work: no seeds are set and no device is probed until
 a function is called.

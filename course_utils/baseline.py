@@ -21,13 +21,13 @@ import pandas as pd
 
 from course_utils.errors import CourseError
 
-__all__ = ["Baseline", "BASELINE_NAME", "fit_baseline"]
+__all__ = ["Baseline", "_BASELINE_NAME", "fit_baseline"]
 
 #: How the baseline is named wherever a score of it is printed.
-BASELINE_NAME = "TF-IDF + linear SVM"
+_BASELINE_NAME = "TF-IDF + linear SVM"
 
 #: The values of the SVM's ``C`` tried on validation (smaller: stronger regularisation).
-C_GRID: tuple[float, ...] = (0.1, 0.3, 1.0, 3.0, 10.0)
+_C_GRID: tuple[float, ...] = (0.1, 0.3, 1.0, 3.0, 10.0)
 
 
 @dataclass
@@ -45,11 +45,11 @@ class Baseline:
         return self.pipeline.predict(list(texts))
 
     def __str__(self) -> str:
-        return (f"{BASELINE_NAME} (C={self.C:g}, chosen on validation: {self.metric} {self.val_score:.3f}; "
+        return (f"{_BASELINE_NAME} (C={self.C:g}, chosen on validation: {self.metric} {self.val_score:.3f}; "
                 f"fitted in {self.seconds:.1f} s)")
 
 
-def make_vectorizer():
+def _make_vectorizer():
     """Word 1-2-grams and character 2-5-grams (within word boundaries), sublinear TF-IDF."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.pipeline import FeatureUnion
@@ -74,7 +74,7 @@ def _score(metric: str, y_true: np.ndarray, y_pred: np.ndarray, positive: int) -
 
 def fit_baseline(train_df: pd.DataFrame, val_df: pd.DataFrame, *, metric: str | None = None, positive: int = 1,
                  text_column: str = "text", label_column: str = "label_id",
-                 c_grid: Sequence[float] = C_GRID) -> Baseline:
+                 c_grid: Sequence[float] = _C_GRID) -> Baseline:
     """Fit TF-IDF + a linear SVM on ``train_df``, choosing ``C`` on ``val_df`` (notebook 04).
 
     ``metric`` defaults to the F1 of class ``positive`` for two classes and macro F1 for more,
@@ -97,7 +97,7 @@ def fit_baseline(train_df: pd.DataFrame, val_df: pd.DataFrame, *, metric: str | 
         metric = "f1" if len(np.unique(np.concatenate([y_train, val_df[label_column].to_numpy()]))) <= 2 \
             else "macro_f1"
     started = time.perf_counter()
-    vectorizer = make_vectorizer()
+    vectorizer = _make_vectorizer()
     train_features = vectorizer.fit_transform(train_df[text_column].tolist())
     val_features = vectorizer.transform(val_df[text_column].tolist())
     y_val = val_df[label_column].to_numpy()

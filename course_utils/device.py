@@ -1,4 +1,4 @@
-"""Which device to train on, and a one-line description of it.
+"""Which device to train on, and a one-line description of it (notebook 00).
 
 Introduced in notebook 00 (setup). Nothing here runs at import time: the device is
 probed only when :func:`get_device` or :func:`describe_device` is called.
@@ -12,8 +12,10 @@ from dataclasses import dataclass
 
 import torch
 
-DEVICE_ENV_VAR = "COURSE_DEVICE"
-COLAB_GPU_HINT = (
+__all__ = ["DeviceInfo", "cpu_has_native_bf16", "get_device", "device_info", "describe_device"]
+
+_DEVICE_ENV_VAR = "COURSE_DEVICE"
+_COLAB_GPU_HINT = (
     "On Colab: Runtime > Change runtime type > Hardware accelerator: T4 GPU > Save, "
     "then run the notebook again from the top."
 )
@@ -71,7 +73,7 @@ class DeviceInfo:
         return f"cpu: {self.name}, {precision}, no GPU found"
 
 
-CPU_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
+_CPU_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
 
 
 def cpu_has_native_bf16(cpuinfo: str | None = None) -> bool:
@@ -91,10 +93,10 @@ def cpu_has_native_bf16(cpuinfo: str | None = None) -> bool:
     for line in cpuinfo.splitlines():
         if line.startswith("flags"):
             flags.update(line.partition(":")[2].split())
-    return any(flag in flags for flag in CPU_BF16_FLAGS)
+    return any(flag in flags for flag in _CPU_BF16_FLAGS)
 
 
-def in_colab() -> bool:
+def _in_colab() -> bool:
     """True when running inside Google Colab."""
     return "google.colab" in sys.modules or "COLAB_RELEASE_TAG" in os.environ
 
@@ -111,7 +113,7 @@ def get_device(prefer: str | None = None) -> torch.device:
     example ``"cpu"`` to compare speeds; asking for a device that is not there
     falls back to the CPU with a message rather than failing later.
     """
-    wanted = (prefer or os.environ.get(DEVICE_ENV_VAR) or "").strip().lower()
+    wanted = (prefer or os.environ.get(_DEVICE_ENV_VAR) or "").strip().lower()
     if wanted:
         if wanted.startswith("cuda") and not torch.cuda.is_available():
             print(f"{wanted} was asked for but no CUDA GPU is available; using the CPU.")
@@ -125,7 +127,7 @@ def get_device(prefer: str | None = None) -> torch.device:
             from course_utils.errors import CourseError
 
             raise CourseError(
-                f"Unknown device {wanted!r} (from the argument or ${DEVICE_ENV_VAR}): "
+                f"Unknown device {wanted!r} (from the argument or ${_DEVICE_ENV_VAR}): "
                 "use 'cuda', 'mps' or 'cpu'."
             ) from exc
     if torch.cuda.is_available():
@@ -156,6 +158,6 @@ def describe_device(device: torch.device | str | None = None) -> str:
     """One line saying what was found, plus how to get a GPU on Colab when there is none."""
     info = device_info(device)
     line = info.describe()
-    if info.device.type == "cpu" and in_colab():
-        line += "\n" + COLAB_GPU_HINT
+    if info.device.type == "cpu" and _in_colab():
+        line += "\n" + _COLAB_GPU_HINT
     return line

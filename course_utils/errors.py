@@ -1,4 +1,4 @@
-"""The one exception type the course raises for problems a learner can fix.
+"""The one exception type the course raises for problems a learner can fix (notebook 00).
 
 Introduced in notebook 00 (setup). Every message names the thing that is wrong and
 the fix, so the helpers never leave a learner with a wall of library traceback;
@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+
+__all__ = ["CourseError", "expect_error"]
 
 
 class CourseError(Exception):

@@ -17,7 +17,7 @@ In the exercise copy (for workshops, see ``docs/instructors.md``) a solution cel
 commented out, and its check call; it is tagged ``exercise`` instead of ``solution``. Every
 cell's outputs and execution count are cleared; markdown, the other code cells and all
 metadata stay as they are. A solution cell without an ``# Exercise:`` comment gets
-:data:`DEFAULT_EXERCISE_COMMENT` and a :class:`MissingExerciseComment` warning.
+:data:`_DEFAULT_EXERCISE_COMMENT` and a :class:`_MissingExerciseComment` warning.
 """
 
 from __future__ import annotations
@@ -37,15 +37,17 @@ import nbformat
 from course_utils.errors import CourseError
 from course_utils.files import atomic_folder, atomic_write_text
 
-SOLUTION_TAG = "solution"
-EXERCISE_TAG = "exercise"
-EXERCISE_PREFIX = "# Exercise:"
-DEFAULT_EXERCISE_COMMENT = "# Exercise: write the code for this step"
-SCAFFOLD_LINES = ("# Your code here", "...")
-NOTEBOOK_PATTERN = "[0-9]*.ipynb"
+__all__ = ["NotYet", "Exercise", "require", "require_close", "make_exercises"]
+
+_SOLUTION_TAG = "solution"
+_EXERCISE_TAG = "exercise"
+_EXERCISE_PREFIX = "# Exercise:"
+_DEFAULT_EXERCISE_COMMENT = "# Exercise: write the code for this step"
+_SCAFFOLD_LINES = ("# Your code here", "...")
+_NOTEBOOK_PATTERN = "[0-9]*.ipynb"
 
 
-CHECK_CALL = re.compile(r"^(?P<exercise>[A-Za-z_]\w*\.[A-Za-z_]\w*)\.check\(\)$")
+_CHECK_CALL = re.compile(r"^(?P<exercise>[A-Za-z_]\w*\.[A-Za-z_]\w*)\.check\(\)$")
 
 
 class NotYet(Exception):
@@ -122,28 +124,28 @@ def require_close(value: Any, expected: Any, name: str, advice: str, tolerance: 
         raise NotYet(f"`{name}` is {shown}; {advice}")
 
 
-class MissingExerciseComment(UserWarning):
+class _MissingExerciseComment(UserWarning):
     """A solution cell has no ``# Exercise:`` comment, or a notebook has no solution cell."""
 
 
-def default_notebooks_dir() -> Path:
+def _default_notebooks_dir() -> Path:
     """The course's ``notebooks/`` folder next to the ``course_utils`` package."""
     import course_utils
 
     return Path(course_utils.__file__).resolve().parents[1] / "notebooks"
 
 
-def cell_tags(cell) -> list[str]:
+def _cell_tags(cell) -> list[str]:
     """The cell's metadata tags (an empty list when it has none)."""
     return list(cell.get("metadata", {}).get("tags", []))
 
 
-def is_solution(cell) -> bool:
+def _is_solution(cell) -> bool:
     """True for a code cell tagged ``solution``."""
-    return cell.cell_type == "code" and SOLUTION_TAG in cell_tags(cell)
+    return cell.cell_type == "code" and _SOLUTION_TAG in _cell_tags(cell)
 
 
-def exercise_comment_lines(source: str) -> list[str]:
+def _exercise_comment_lines(source: str) -> list[str]:
     """The ``# Exercise:`` lines among the cell's leading comment lines (blank lines skipped)."""
     kept = []
     for line in source.splitlines():
@@ -152,63 +154,63 @@ def exercise_comment_lines(source: str) -> list[str]:
             continue
         if not stripped.startswith("#"):
             break
-        if stripped.startswith(EXERCISE_PREFIX):
+        if stripped.startswith(_EXERCISE_PREFIX):
             kept.append(stripped)
     return kept
 
 
-def check_call(source: str) -> str | None:
+def _check_call(source: str) -> str | None:
     """The exercise named by the cell's last line when it is a check call (``exercise.softmax.check()``)."""
     lines = [line.strip() for line in source.splitlines() if line.strip()]
-    match = CHECK_CALL.match(lines[-1]) if lines else None
+    match = _CHECK_CALL.match(lines[-1]) if lines else None
     return match["exercise"] if match else None
 
 
-def exercise_scaffold(source: str) -> str:
+def _exercise_scaffold(source: str) -> str:
     """What the learner sees instead of the solution: its exercise comment, ``...`` and its check call."""
-    comment = exercise_comment_lines(source) or [DEFAULT_EXERCISE_COMMENT]
-    exercise = check_call(source)
+    comment = _exercise_comment_lines(source) or [_DEFAULT_EXERCISE_COMMENT]
+    exercise = _check_call(source)
     if exercise is None:
-        return "\n".join([*comment, *SCAFFOLD_LINES])
-    return "\n".join([*comment, *SCAFFOLD_LINES, "",
+        return "\n".join([*comment, *_SCAFFOLD_LINES])
+    return "\n".join([*comment, *_SCAFFOLD_LINES, "",
                       f"# {exercise}.hint()      # uncomment for a hint",
                       f"# {exercise}.solution()  # uncomment for a solution",
                       f"{exercise}.check()"])
 
 
-def exercise_notebook(notebook: nbformat.NotebookNode, name: str = "notebook") -> tuple[nbformat.NotebookNode, int]:
+def _exercise_notebook(notebook: nbformat.NotebookNode, name: str = "notebook") -> tuple[nbformat.NotebookNode, int]:
     """An exercise copy of ``notebook`` and how many cells became exercises; the input is unchanged.
 
-    Warns (:class:`MissingExerciseComment`) for each solution cell without an ``# Exercise:``
+    Warns (:class:`_MissingExerciseComment`) for each solution cell without an ``# Exercise:``
     comment and when the notebook has no solution cell at all.
     """
     copy = nbformat.from_dict(notebook)  # a deep copy
     exercise_count = 0
     for index, cell in enumerate(copy.cells):
-        if is_solution(cell):
-            if not exercise_comment_lines(cell.source):
+        if _is_solution(cell):
+            if not _exercise_comment_lines(cell.source):
                 warnings.warn(
-                    f"{name}: solution cell {index} ({cell.get('id', 'no id')}) has no '{EXERCISE_PREFIX}' "
-                    f"comment, so its exercise says '{DEFAULT_EXERCISE_COMMENT}'. Fix: make the cell's first "
-                    f"line '{EXERCISE_PREFIX} <what to write, in one sentence>'.",
-                    MissingExerciseComment, stacklevel=2)
-            cell.source = exercise_scaffold(cell.source)
-            cell.metadata["tags"] = [EXERCISE_TAG if tag == SOLUTION_TAG else tag for tag in cell_tags(cell)]
+                    f"{name}: solution cell {index} ({cell.get('id', 'no id')}) has no '{_EXERCISE_PREFIX}' "
+                    f"comment, so its exercise says '{_DEFAULT_EXERCISE_COMMENT}'. Fix: make the cell's first "
+                    f"line '{_EXERCISE_PREFIX} <what to write, in one sentence>'.",
+                    _MissingExerciseComment, stacklevel=2)
+            cell.source = _exercise_scaffold(cell.source)
+            cell.metadata["tags"] = [_EXERCISE_TAG if tag == _SOLUTION_TAG else tag for tag in _cell_tags(cell)]
             exercise_count += 1
         if cell.cell_type == "code":
             cell.outputs = []
             cell.execution_count = None
     if exercise_count == 0:
-        warnings.warn(f"{name}: no cell is tagged '{SOLUTION_TAG}', so the copy has no exercise. Fix: tag the "
-                      f"code cells the learner should write with '{SOLUTION_TAG}'.",
-                      MissingExerciseComment, stacklevel=2)
+        warnings.warn(f"{name}: no cell is tagged '{_SOLUTION_TAG}', so the copy has no exercise. Fix: tag the "
+                      f"code cells the learner should write with '{_SOLUTION_TAG}'.",
+                      _MissingExerciseComment, stacklevel=2)
     return copy, exercise_count
 
 
-def count_exercises(path: str | Path) -> int:
+def _count_exercises(path: str | Path) -> int:
     """How many cells of the notebook at ``path`` are tagged ``exercise``."""
     notebook = nbformat.read(path, as_version=4)
-    return sum(EXERCISE_TAG in cell_tags(cell) for cell in notebook.cells)
+    return sum(_EXERCISE_TAG in _cell_tags(cell) for cell in notebook.cells)
 
 
 def _is_inside(path: Path, folder: Path) -> bool:
@@ -244,9 +246,9 @@ def make_exercises(notebooks_dir: str | Path, out_dir: str | Path, overwrite: bo
     if not source_dir.is_dir():
         raise CourseError(f"No notebooks folder at {notebooks_dir}. Fix: pass the course's notebooks/ folder "
                           "(--notebooks DIR).")
-    sources = sorted(source_dir.glob(NOTEBOOK_PATTERN))
+    sources = sorted(source_dir.glob(_NOTEBOOK_PATTERN))
     if not sources:
-        raise CourseError(f"No numbered notebooks ({NOTEBOOK_PATTERN}) in {notebooks_dir}. Fix: pass the "
+        raise CourseError(f"No numbered notebooks ({_NOTEBOOK_PATTERN}) in {notebooks_dir}. Fix: pass the "
                           "course's notebooks/ folder (--notebooks DIR).")
     _check_target(source_dir, target_dir, overwrite)
 
@@ -256,7 +258,7 @@ def make_exercises(notebooks_dir: str | Path, out_dir: str | Path, overwrite: bo
             notebook = nbformat.read(path, as_version=4)
         except Exception as error:  # invalid JSON or not a notebook: nbformat raises several types
             raise CourseError(f"Cannot read {path}: {error}. Fix: repair or remove that notebook.") from error
-        copy, _ = exercise_notebook(notebook, name=path.name)
+        copy, _ = _exercise_notebook(notebook, name=path.name)
         try:
             nbformat.validate(copy)
         except nbformat.ValidationError as error:

@@ -1,7 +1,7 @@
-"""Classification metrics: from counts, from labels, from probabilities, with their noise.
+"""Classification metrics from counts, labels and probabilities, with their noise (notebook 05).
 
 Introduced in notebook 05 (metrics), where each formula is first written out by
-hand; used by ``course_utils.training.evaluate``, notebook 06 (pitfalls), notebook 07
+hand; used by ``course_utils.prediction.evaluate``, notebook 06 (pitfalls), notebook 07
 (multi-class) and notebook 08 (capstone). Where scikit-learn computes a metric, these
 functions call it; they add input checks with messages a learner can act on.
 
@@ -25,21 +25,26 @@ import pandas as pd
 
 from course_utils.errors import CourseError
 
+__all__ = ["confusion_counts", "classification_scores", "per_class_scores", "average_scores", "f1_averages",
+           "top_confusions", "counts_to_labels", "compare_to_targets", "predict_at_threshold",
+           "threshold_table", "best_threshold", "MIN_THRESHOLD_POSITIVES", "ThresholdChoice",
+           "choose_threshold", "expected_calibration_error", "fit_temperature", "apply_temperature",
+           "Interval", "bootstrap_interval", "bootstrap_difference"]
+
 #: A common tutorial's "good" values (its metrics page): accuracy above 85%, precision and
 #: recall above 80%, F1 near 0.8 or higher. Notebooks 05 and 06 check real models against them.
-GOOD_TARGETS: dict[str, float] = {"accuracy": 0.85, "precision": 0.80, "recall": 0.80, "f1": 0.80}
+_GOOD_TARGETS: dict[str, float] = {"accuracy": 0.85, "precision": 0.80, "recall": 0.80, "f1": 0.80}
 
 #: The thresholds of the static threshold table (notebook 05).
-DEFAULT_THRESHOLDS: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+_DEFAULT_THRESHOLDS: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
-METRIC_NAMES = ("accuracy", "precision", "recall", "f1")
-AVERAGE_NAMES = ("macro_f1", "weighted_f1", "macro_precision", "macro_recall")
-COUNT_NAMES = ("tp", "fp", "fn", "tn")
+_METRIC_NAMES = ("accuracy", "precision", "recall", "f1")
+_AVERAGE_NAMES = ("macro_f1", "weighted_f1", "macro_precision", "macro_recall")
 
 
 # --- input checks -----------------------------------------------------------------------------
 
-def check_labels(labels, name: str = "y_true", num_classes: int | None = None) -> np.ndarray:
+def _check_labels(labels, name: str = "y_true", num_classes: int | None = None) -> np.ndarray:
     """``labels`` as a 1-D array of class numbers, or :class:`CourseError`.
 
     With ``num_classes`` only ``0 .. num_classes-1`` are allowed; without it any whole
@@ -72,7 +77,7 @@ def check_labels(labels, name: str = "y_true", num_classes: int | None = None) -
     return array.astype(np.int64)
 
 
-def check_same_length(first, second, first_name: str, second_name: str) -> None:
+def _check_same_length(first, second, first_name: str, second_name: str) -> None:
     """:class:`CourseError` unless both have one entry per text."""
     if len(first) != len(second):
         raise CourseError(
@@ -81,7 +86,7 @@ def check_same_length(first, second, first_name: str, second_name: str) -> None:
         )
 
 
-def check_threshold(threshold: float, name: str = "threshold") -> float:
+def _check_threshold(threshold: float, name: str = "threshold") -> float:
     """``threshold`` as a float in [0, 1], or :class:`CourseError`."""
     try:
         value = float(threshold)
@@ -92,7 +97,7 @@ def check_threshold(threshold: float, name: str = "threshold") -> float:
     return value
 
 
-def check_probabilities(probabilities, name: str = "probabilities", positive: int = 1) -> np.ndarray:
+def _check_probabilities(probabilities, name: str = "probabilities", positive: int = 1) -> np.ndarray:
     """The positive class's probability per text, as a 1-D float array in [0, 1].
 
     Accepts one probability per text (shape ``(n,)``) or ``predict_proba`` output with
@@ -129,20 +134,20 @@ def check_probabilities(probabilities, name: str = "probabilities", positive: in
     return array
 
 
-def check_labels_and_probabilities(y_true, probabilities, positive: int = 1) -> tuple[np.ndarray, np.ndarray]:
+def _check_labels_and_probabilities(y_true, probabilities, positive: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """``(is_positive, probability)``: 0/1 truth for the ``positive`` class and its probabilities."""
-    true = check_labels(y_true, "y_true")
-    scores = check_probabilities(probabilities, "probabilities", positive)
-    check_same_length(true, scores, "y_true", "probabilities")
+    true = _check_labels(y_true, "y_true")
+    scores = _check_probabilities(probabilities, "probabilities", positive)
+    _check_same_length(true, scores, "y_true", "probabilities")
     if not true.size:
         raise CourseError("y_true and probabilities are empty: score at least one text.")
     return (true == positive).astype(np.int64), scores
 
 
 def _checked_pair(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
-    true = check_labels(y_true, "y_true")
-    pred = check_labels(y_pred, "y_pred")
-    check_same_length(true, pred, "y_true", "y_pred")
+    true = _check_labels(y_true, "y_true")
+    pred = _check_labels(y_pred, "y_pred")
+    _check_same_length(true, pred, "y_true", "y_pred")
     return true, pred
 
 
@@ -157,7 +162,7 @@ def confusion_counts(y_true: Sequence[int], y_pred: Sequence[int], positive: int
     return {"tp": int(tp), "fp": int(fp), "fn": int(fn), "tn": int(tn)}
 
 
-def scores_from_counts(tp: int, fp: int, fn: int, tn: int) -> dict[str, float]:
+def _scores_from_counts(tp: int, fp: int, fn: int, tn: int) -> dict[str, float]:
     """Accuracy, precision, recall and F1 from the four counts (0.0 where undefined; notebook 05)."""
     total = tp + fp + fn + tn
     precision = tp / (tp + fp) if tp + fp else 0.0
@@ -237,7 +242,7 @@ def f1_averages(y_true: Sequence[int], y_pred: Sequence[int],
             "macro F1": averages["macro_f1"], "weighted F1": averages["weighted_f1"]}
 
 
-def confusion_table(y_true, y_pred, label_names: Sequence[str] | None = None) -> pd.DataFrame:
+def _confusion_table(y_true, y_pred, label_names: Sequence[str] | None = None) -> pd.DataFrame:
     """The K x K confusion matrix as a table: rows the actual class, columns the prediction (notebook 07)."""
     from sklearn.metrics import confusion_matrix
 
@@ -250,7 +255,7 @@ def confusion_table(y_true, y_pred, label_names: Sequence[str] | None = None) ->
 
 def top_confusions(y_true, y_pred, label_names: Sequence[str] | None = None, n: int = 5) -> pd.DataFrame:
     """The ``n`` most frequent mistakes: actual class, predicted class, count, share of that class (notebook 07)."""
-    table = confusion_table(y_true, y_pred, label_names)
+    table = _confusion_table(y_true, y_pred, label_names)
     rows = []
     for actual in table.index:
         total = int(table.loc[actual].sum())
@@ -279,7 +284,7 @@ def counts_to_labels(tp: int, fp: int, fn: int, tn: int) -> tuple[np.ndarray, np
 
 def compare_to_targets(scores: Mapping[str, float], targets: Mapping[str, float] | None = None) -> pd.DataFrame:
     """One row per metric: the value, the target ("good" value), and whether it is met (notebook 05)."""
-    targets = dict(GOOD_TARGETS if targets is None else targets)
+    targets = dict(_GOOD_TARGETS if targets is None else targets)
     missing = [name for name in targets if name not in scores]
     if missing:
         raise CourseError(
@@ -303,18 +308,18 @@ def predict_at_threshold(probabilities, threshold: float = 0.5, positive: int = 
     if positive not in (0, 1):
         raise CourseError(f"positive={positive!r}: a threshold decides between two classes, 0 and 1. "
                           "Fix: pass positive=0 or positive=1; with more classes, predict with argmax.")
-    scores = check_probabilities(probabilities, "probabilities", positive)
-    return np.where(scores >= check_threshold(threshold), positive, 1 - positive).astype(np.int64)
+    scores = _check_probabilities(probabilities, "probabilities", positive)
+    return np.where(scores >= _check_threshold(threshold), positive, 1 - positive).astype(np.int64)
 
 
 def _checked_thresholds(thresholds) -> list[float]:
-    values = [check_threshold(value, "each threshold") for value in np.atleast_1d(np.asarray(thresholds, dtype=object))]
+    values = [_check_threshold(value, "each threshold") for value in np.atleast_1d(np.asarray(thresholds, dtype=object))]
     if not values:
         raise CourseError("thresholds is empty: pass at least one threshold between 0 and 1.")
     return values
 
 
-def threshold_table(y_true, probabilities, thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
+def threshold_table(y_true, probabilities, thresholds: Sequence[float] = _DEFAULT_THRESHOLDS,
                     positive: int = 1) -> pd.DataFrame:
     """Counts and scores at each threshold, one row per threshold (notebook 05).
 
@@ -324,7 +329,7 @@ def threshold_table(y_true, probabilities, thresholds: Sequence[float] = DEFAULT
     reaches the threshold. All thresholds at once: a text is flagged at every threshold up
     to its probability, so sorted probabilities and ``np.searchsorted`` give each count.
     """
-    true, scores = check_labels_and_probabilities(y_true, probabilities, positive)
+    true, scores = _check_labels_and_probabilities(y_true, probabilities, positive)
     grid = np.array(_checked_thresholds(thresholds))
 
     def flagged(group: np.ndarray) -> np.ndarray:  # how many of the group reach each threshold
@@ -349,15 +354,15 @@ def best_threshold(y_true, probabilities, metric: str = "f1", thresholds: Sequen
     alarm. Among equally good thresholds the one closest to 0.5 wins. Choose it on
     validation and report it on test: choosing it on test would be tuning on the exam.
     """
-    if metric not in METRIC_NAMES:
-        raise CourseError(f"metric must be one of {list(METRIC_NAMES)}; got {metric!r}.")
+    if metric not in _METRIC_NAMES:
+        raise CourseError(f"metric must be one of {list(_METRIC_NAMES)}; got {metric!r}.")
     grid = np.round(np.arange(1, 100) / 100, 2) if thresholds is None else thresholds
     table = threshold_table(y_true, probabilities, grid, positive)
     allowed = pd.Series(True, index=table.index)
     if min_precision is not None:
-        allowed &= table["precision"] >= check_threshold(min_precision, "min_precision")
+        allowed &= table["precision"] >= _check_threshold(min_precision, "min_precision")
     if min_recall is not None:
-        allowed &= table["recall"] >= check_threshold(min_recall, "min_recall")
+        allowed &= table["recall"] >= _check_threshold(min_recall, "min_recall")
     if not allowed.any():
         raise CourseError(
             f"No threshold reaches min_precision={min_precision} and min_recall={min_recall} on these "
@@ -395,7 +400,7 @@ def choose_threshold(y_val, val_probabilities, metric: str = "f1", *, positive: 
     would follow a handful of texts: 0.5 is kept (``tuned=False``) and ``reason`` says so.
     ``constraints`` (``min_precision``, ``min_recall``) go to :func:`best_threshold`.
     """
-    true = check_labels(y_val, "y_val")
+    true = _check_labels(y_val, "y_val")
     positives = int((true == positive).sum())
     if positives < min_positives:
         return ThresholdChoice(0.5, False, positives,
@@ -406,16 +411,17 @@ def choose_threshold(y_val, val_probabilities, metric: str = "f1", *, positive: 
                            f"best validation {metric} over {positives} texts of the positive class")
 
 
-def precision_recall_points(y_true, probabilities, positive: int = 1) -> pd.DataFrame:
+def _precision_recall_points(y_true, probabilities, positive: int = 1) -> pd.DataFrame:
     """The precision-recall curve as a table: ``threshold, precision, recall`` (notebook 05).
 
     Each distinct probability is a threshold, as in ``sklearn.metrics.precision_recall_curve``.
-    The average precision (area under the curve, as scikit-learn computes it) is in
+    The average precision (scikit-learn's: the precision at each threshold weighted by the recall
+    gained there, a step-wise sum rather than the trapezoid area under the curve) is in
     ``table.attrs["average_precision"]``.
     """
     from sklearn.metrics import average_precision_score, precision_recall_curve
 
-    true, scores = check_labels_and_probabilities(y_true, probabilities, positive)
+    true, scores = _check_labels_and_probabilities(y_true, probabilities, positive)
     if not true.any():
         raise CourseError(f"y_true has no text of the positive class ({positive}): a precision-recall curve "
                           "needs at least one.")
@@ -434,7 +440,7 @@ def expected_calibration_error(y_true, probabilities, bins: int = 10, positive: 
     mean predicted probability and the share that really is positive is weighted by the bin's
     share of the texts. 0 means: among texts given 0.8, 80% are positive, and so on.
     """
-    true, scores = check_labels_and_probabilities(y_true, probabilities, positive)
+    true, scores = _check_labels_and_probabilities(y_true, probabilities, positive)
     if bins < 2:
         raise CourseError(f"bins must be at least 2, got {bins}.")
     which = np.minimum((scores * bins).astype(int), bins - 1)
@@ -465,8 +471,8 @@ def fit_temperature(y_val, val_probabilities) -> float:
     if probabilities.ndim != 2 or probabilities.shape[1] < 2:
         raise CourseError(f"val_probabilities must be predict_proba output, shape (n, classes); "
                           f"got shape {probabilities.shape}.")
-    labels = check_labels(y_val, "y_val", num_classes=probabilities.shape[1])
-    check_same_length(labels, probabilities, "y_val", "val_probabilities")
+    labels = _check_labels(y_val, "y_val", num_classes=probabilities.shape[1])
+    _check_same_length(labels, probabilities, "y_val", "val_probabilities")
     log_probs = np.log(np.clip(probabilities, 1e-12, 1.0))
     low, high = np.log(0.05), np.log(20.0)  # golden-section search on log T
     ratio = (np.sqrt(5) - 1) / 2
@@ -508,15 +514,15 @@ class Interval:
         return f"{self.estimate:.3f} ({self.confidence:.0%} interval {self.low:.3f} to {self.high:.3f})"
 
 
-def metric_function(metric: str | Callable, positive: int = 1) -> Callable[[np.ndarray, np.ndarray], float]:
+def _metric_function(metric: str | Callable, positive: int = 1) -> Callable[[np.ndarray, np.ndarray], float]:
     """A function ``(y_true, y_pred) -> float`` for a metric name or a callable."""
     if callable(metric):
         return metric
-    if metric in METRIC_NAMES:
+    if metric in _METRIC_NAMES:
         return lambda true, pred: classification_scores(true, pred, positive)[metric]
-    if metric in AVERAGE_NAMES:
+    if metric in _AVERAGE_NAMES:
         return lambda true, pred: average_scores(true, pred)[metric]
-    raise CourseError(f"metric must be one of {list(METRIC_NAMES + AVERAGE_NAMES)} or a function "
+    raise CourseError(f"metric must be one of {list(_METRIC_NAMES + _AVERAGE_NAMES)} or a function "
                       f"(y_true, y_pred) -> float; got {metric!r}.")
 
 
@@ -526,13 +532,13 @@ def _bootstrap(y_true, predictions: list, metric, positive: int, resamples: int,
         raise CourseError(f"confidence must be between 0 and 1, e.g. 0.95; got {confidence}.")
     if resamples < 100:
         raise CourseError(f"resamples={resamples} is too few for an interval; use 1000 or more.")
-    true = check_labels(y_true, "y_true")
-    preds = [check_labels(pred, "y_pred") for pred in predictions]
+    true = _check_labels(y_true, "y_true")
+    preds = [_check_labels(pred, "y_pred") for pred in predictions]
     for pred in preds:
-        check_same_length(true, pred, "y_true", "y_pred")
+        _check_same_length(true, pred, "y_true", "y_pred")
     if not true.size:
         raise CourseError("y_true is empty: the bootstrap needs texts to resample.")
-    score = metric_function(metric, positive)
+    score = _metric_function(metric, positive)
     rng = np.random.default_rng(seed)
     draws = rng.integers(0, len(true), size=(resamples, len(true)))
     if isinstance(metric, str):  # every resample at once, from its confusion counts
@@ -552,7 +558,7 @@ def _safe_ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
 def _resampled_scores(true: np.ndarray, pred: np.ndarray, draws: np.ndarray, metric: str,
                       positive: int) -> np.ndarray:
     """``metric`` on every resample (rows of ``draws``), vectorised: the same values as scoring each one."""
-    if metric in METRIC_NAMES:  # one class against the rest
+    if metric in _METRIC_NAMES:  # one class against the rest
         true, pred, classes = (true == positive).astype(np.int64), (pred == positive).astype(np.int64), 2
     else:
         classes = int(max(true.max(initial=0), pred.max(initial=0))) + 1
@@ -566,7 +572,7 @@ def _resampled_scores(true: np.ndarray, pred: np.ndarray, draws: np.ndarray, met
     f1 = _safe_ratio(2 * hits, actual + predicted)
     if metric == "accuracy":
         return hits.sum(axis=1) / draws.shape[1]
-    if metric in METRIC_NAMES:
+    if metric in _METRIC_NAMES:
         return {"precision": precision, "recall": recall, "f1": f1}[metric][:, 1]
     if metric == "weighted_f1":
         return (f1 * actual).sum(axis=1) / draws.shape[1]

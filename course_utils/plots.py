@@ -1,4 +1,4 @@
-"""Plots for the metrics notebooks: confusion matrices, threshold curves, loss curves.
+"""Plots for the metrics notebooks (notebook 05): confusion matrices, threshold curves, loss curves.
 
 Introduced in notebook 05 (metrics); used by notebooks 06 (pitfalls), 07 (multi-class)
 and 08 (capstone). Binary plots take ``label_names`` (negative class first) and the
@@ -19,17 +19,17 @@ import numpy as np
 
 from course_utils.errors import CourseError
 from course_utils.metrics import (
-    check_labels_and_probabilities,
-    check_threshold,
+    _check_labels_and_probabilities,
+    _check_threshold,
     confusion_counts,
-    confusion_table,
-    precision_recall_points,
-    scores_from_counts,
+    _confusion_table,
+    _precision_recall_points,
+    _scores_from_counts,
     threshold_table,
 )
-from course_utils.widgets import import_ipywidgets, with_fallback  # with_fallback: notebooks 05 and 08 import it from here
+from course_utils.widgets import _import_ipywidgets, with_fallback  # with_fallback: notebooks 05 and 08 import it from here
 
-DEFAULT_NAMES = ("negative", "positive")
+_DEFAULT_NAMES = ("negative", "positive")
 
 
 def _new_axes(ax, figsize: tuple[float, float]):
@@ -64,7 +64,7 @@ def _finish(figure, ax, made_here: bool):
     return ax
 
 
-def confusion_array(counts_or_y_true: Any, y_pred: Sequence[int] | None = None,
+def _confusion_array(counts_or_y_true: Any, y_pred: Sequence[int] | None = None,
                     num_classes: int | None = None) -> np.ndarray:
     """The confusion matrix as an array: rows the actual class, columns the prediction.
 
@@ -75,7 +75,7 @@ def confusion_array(counts_or_y_true: Any, y_pred: Sequence[int] | None = None,
     """
     if y_pred is not None:
         names = tuple(str(index) for index in range(num_classes)) if num_classes else None
-        return confusion_table(counts_or_y_true, y_pred, names).to_numpy().astype(np.int64)
+        return _confusion_table(counts_or_y_true, y_pred, names).to_numpy().astype(np.int64)
     if isinstance(counts_or_y_true, Mapping):
         missing = [key for key in ("tp", "fp", "fn", "tn") if key not in counts_or_y_true]
         if missing:
@@ -110,10 +110,10 @@ def plot_confusion_matrix(counts_or_y_true: Any, y_pred: Sequence[int] | None = 
     import seaborn as sns
 
     names = list(label_names) if label_names else None
-    matrix = confusion_array(counts_or_y_true, y_pred, len(names) if names else None)
+    matrix = _confusion_array(counts_or_y_true, y_pred, len(names) if names else None)
     size = matrix.shape[0]
     if names is None:
-        names = list(DEFAULT_NAMES) if size == 2 else [str(index) for index in range(size)]
+        names = list(_DEFAULT_NAMES) if size == 2 else [str(index) for index in range(size)]
     if len(names) != size:
         raise CourseError(f"label_names has {len(names)} names but the matrix has {size} classes.")
     shares = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
@@ -132,7 +132,7 @@ def plot_confusion_matrix(counts_or_y_true: Any, y_pred: Sequence[int] | None = 
     axes.set_ylabel("actual")
     xlabel = "predicted"
     if show_scores and size == 2:
-        scores = scores_from_counts(tp=int(matrix[1, 1]), fp=int(matrix[0, 1]), fn=int(matrix[1, 0]),
+        scores = _scores_from_counts(tp=int(matrix[1, 1]), fp=int(matrix[0, 1]), fn=int(matrix[1, 0]),
                                     tn=int(matrix[0, 0]))
         xlabel += (f"\naccuracy {scores['accuracy']:.3f}  precision {scores['precision']:.3f}\n"
                    f"recall {scores['recall']:.3f}  F1 {scores['f1']:.3f}")
@@ -154,17 +154,17 @@ def plot_precision_recall(y_true, probabilities, *, ax=None, thresholds: Sequenc
 
     The dashed line is the positive class's share: the precision of a model that flags at random.
     """
-    true, probabilities = check_labels_and_probabilities(y_true, probabilities, positive)
-    points = precision_recall_points(true, probabilities)
+    true, probabilities = _check_labels_and_probabilities(y_true, probabilities, positive)
+    points = _precision_recall_points(true, probabilities)
     figure, axes, made_here = _new_axes(ax, (4.8, 3.8))
     average_precision = points.attrs["average_precision"]
     curve_label = f"{label + ', ' if label else ''}AP {average_precision:.3f}"
     axes.plot(points["recall"], points["precision"], drawstyle="steps-post", label=curve_label)
     axes.axhline(true.mean(), color="grey", linestyle="--", linewidth=1, label=f"{positive_name} share {true.mean():.1%}")
     for threshold in thresholds:
-        threshold = check_threshold(threshold)
+        threshold = _check_threshold(threshold)
         counts = confusion_counts(true, (probabilities >= threshold).astype(np.int64))
-        scores = scores_from_counts(**counts)
+        scores = _scores_from_counts(**counts)
         axes.plot(scores["recall"], scores["precision"], "o", markersize=7,
                   label=f"threshold {threshold:.2f}: P {scores['precision']:.2f} R {scores['recall']:.2f}")
     _dress(axes, f"recall (share of {positive_name} caught)", f"precision (flagged that is {positive_name})",
@@ -188,7 +188,7 @@ def plot_threshold_metrics(y_true, probabilities, *, thresholds: Sequence[float]
     for metric, style in (("precision", "-"), ("recall", "-"), ("f1", "--")):
         axes.plot(table["threshold"], table[metric], style, label=metric)
     if mark is not None:
-        mark = check_threshold(mark, "mark")
+        mark = _check_threshold(mark, "mark")
         axes.axvline(mark, color="black", linewidth=1, linestyle=":", label=f"threshold {mark:.2f}")
     axes.set_xlabel(f"threshold ({positive_name} if its probability >= threshold)")
     axes.set_ylabel("score")
@@ -248,7 +248,7 @@ def plot_loss_curves(result, *, ax=None, title: str | None = None, label: str | 
 
 
 def threshold_explorer(y_true, probabilities, *, value: float = 0.5, step: float = 0.01,
-                       description: str = "threshold", label_names: Sequence[str] = DEFAULT_NAMES,
+                       description: str = "threshold", label_names: Sequence[str] = _DEFAULT_NAMES,
                        positive: int = 1):
     """A slider that redraws the confusion matrix and the scores at any threshold (notebook 05).
 
@@ -263,10 +263,10 @@ def threshold_explorer(y_true, probabilities, *, value: float = 0.5, step: float
     """
     from IPython.display import display
 
-    widgets = import_ipywidgets()
+    widgets = _import_ipywidgets()
 
-    true, probabilities = check_labels_and_probabilities(y_true, probabilities, positive)
-    value = check_threshold(value, "value")
+    true, probabilities = _check_labels_and_probabilities(y_true, probabilities, positive)
+    value = _check_threshold(value, "value")
     names = list(label_names)
     positive_name = names[positive] if positive < len(names) else "positive"
     negative_name = names[1 - positive] if len(names) == 2 and positive in (0, 1) else "rest"
@@ -279,7 +279,7 @@ def threshold_explorer(y_true, probabilities, *, value: float = 0.5, step: float
 
     def redraw(threshold: float) -> None:
         counts = confusion_counts(true, (probabilities >= threshold).astype(np.int64))
-        scores = scores_from_counts(**counts)
+        scores = _scores_from_counts(**counts)
         scores_line.value = (
             f"<b>threshold {threshold:.2f}</b>: flagged {counts['tp'] + counts['fp']} of {len(true)} as "
             f"{positive_name}; accuracy {scores['accuracy']:.3f}, precision {scores['precision']:.3f}, "
@@ -306,7 +306,7 @@ def _plain(html_text: str) -> str:
 
 
 __all__ = [
-    "confusion_array",
+    "_confusion_array",
     "plot_confusion_matrix",
     "plot_loss_curves",
     "plot_precision_recall",
@@ -331,7 +331,7 @@ def plot_reliability(y_true, probability_sets: Mapping[str, Any], *, bins: int =
     figure, axes, made_here = _new_axes(ax, (4.6, 4.0))
     axes.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="perfectly calibrated")
     for name, probabilities in probability_sets.items():
-        true, scores = check_labels_and_probabilities(y_true, probabilities, positive)
+        true, scores = _check_labels_and_probabilities(y_true, probabilities, positive)
         observed, predicted = calibration_curve(true, scores, n_bins=bins, strategy="uniform")
         error = expected_calibration_error(true, scores, bins)
         axes.plot(predicted, observed, "o-", label=f"{name} (ECE {error:.3f})")

@@ -20,7 +20,7 @@ from pydantic_core import PydanticCustomError
 
 from course_utils.errors import CourseError
 from course_utils.files import display_path
-from course_utils.widgets import WithFallback, import_ipywidgets
+from course_utils.widgets import WithFallback, _import_ipywidgets
 
 __all__ = ["show_quiz"]
 
@@ -500,7 +500,7 @@ class _ItemView:
     ``hint`` / ``feedback`` / ``back`` whose ``value`` holds what the learner reads."""
 
     def __init__(self, item: _Item, number: int, total: int, seed: int, on_change) -> None:
-        widgets = import_ipywidgets()
+        widgets = _import_ipywidgets()
         self.item, self.options, self._on_change = item, _shuffled_options(item, seed), on_change
         self.attempts, self.solved, self.solved_first_try, self.concepts_got = 0, False, False, None
         self.choice, self.checkboxes = None, []
@@ -561,7 +561,7 @@ class _ItemView:
 
     @staticmethod
     def _button(description: str, tooltip: str, on_click, style: str = ""):
-        button = import_ipywidgets().Button(description=description, tooltip=tooltip, button_style=style)
+        button = _import_ipywidgets().Button(description=description, tooltip=tooltip, button_style=style)
         button.on_click(on_click)
         return button
 
@@ -615,7 +615,7 @@ class _QuizView(WithFallback):
     widget where widgets run and as :func:`_static_html` and one line of text where they do not."""
 
     def __init__(self, quiz: _Quiz, seed: int = 0) -> None:
-        widgets = import_ipywidgets()
+        widgets = _import_ipywidgets()
         self.quiz = quiz
         self.items = {item.id: _ItemView(item, number, len(quiz.items), seed, self._update_score)
                       for number, item in enumerate(quiz.items, start=1)}

@@ -7,12 +7,12 @@ from typing import Any
 
 from course_utils.errors import CourseError
 
-__all__ = ["WithFallback", "import_ipywidgets", "with_fallback"]
+__all__ = ["WithFallback", "_import_ipywidgets", "with_fallback"]
 
 _VIEW_MIMETYPE = "application/vnd.jupyter.widget-view+json"
 
 
-def import_ipywidgets():
+def _import_ipywidgets():
     """The ``ipywidgets`` module (7.x or 8.x), or a :class:`CourseError` that says how to install it."""
     try:
         import ipywidgets as module

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Run the test suite against transformers 4.x (the course supports 4.x and 5.x).
 #
-#   bash scripts/test_transformers4.sh                       # everything: tests/, then the notebooks (nbval)
+#   bash scripts/test_transformers4.sh                       # everything: tests/ and the notebooks (nbval)
 #   bash scripts/test_transformers4.sh -m "not slow and not browser"   # the unit tier only
 #
 # Creates (or reuses) a separate, clean virtual environment .venv-tf4 (no system
 # site-packages), installs torch==$TORCH_VERSION (override with TORCH_SPEC, as in
 # course.sh), then requirements.txt with transformers pinned to $TRANSFORMERS_VERSION
 # (the last 4.x release), then this package, and runs in it what `bash course.sh test` runs:
-# `pytest tests` then `pytest --nbval notebooks/`, or, given arguments, `pytest "$@"` only.
+# `pytest -n auto --dist loadscope tests --nbval notebooks/`, or, given arguments, `pytest "$@"` only.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -55,11 +55,4 @@ echo "test_transformers4.sh: transformers $installed, torch $("$python_bin" -c '
 if [ "$#" -gt 0 ]; then
   exec "$python_bin" -m pytest "$@"
 fi
-tests_status=0
-"$python_bin" -m pytest tests || tests_status=$?
-notebooks_status=0
-"$python_bin" -m pytest --nbval notebooks/ || notebooks_status=$?
-if [ "$tests_status" -ne 0 ]; then
-  exit "$tests_status"
-fi
-exit "$notebooks_status"
+exec "$python_bin" -m pytest -n auto --dist loadscope tests --nbval notebooks/

@@ -34,16 +34,18 @@ def main(out: Path) -> None:
     from transformers import BertConfig, BertForSequenceClassification
 
     from course_utils import training
-    from course_utils.data import load_splits, subsample
-    from course_utils.models import label_config, load_tokenizer
+    from course_utils.corpora import load_splits
+    from course_utils.data import subsample
+    from course_utils.labels import label_config
+    from course_utils.models import load_tokenizer
 
     rank = int(os.environ.get("RANK", "0"))
     save_checkpoint = training._save_checkpoint
 
-    def counted_save(folder, *args, **kwargs):
+    def counted_save(run, folder, *args, **kwargs):
         with open(out / f"saves-rank{rank}.txt", "a", encoding="utf-8") as file:
             file.write(f"{folder}\n")
-        return save_checkpoint(folder, *args, **kwargs)
+        return save_checkpoint(run, folder, *args, **kwargs)
 
     training._save_checkpoint = counted_save
 

@@ -6,20 +6,20 @@ import numpy as np
 import pytest
 from sklearn.metrics import f1_score
 
-from course_utils import data
-from course_utils.baseline import C_GRID, fit_baseline
+from course_utils import corpora, data
+from course_utils.baseline import _C_GRID, fit_baseline
 from course_utils.errors import CourseError
 
 
 @pytest.fixture(scope="module")
 def splits():
-    return data.load_splits()
+    return corpora.load_splits()
 
 
 def test_baseline_is_strong_on_spam_and_chosen_on_validation(splits):
     train_df = data.subsample(splits.train, 1000, seed=data.SEED)
     baseline = fit_baseline(train_df, splits.val)
-    assert baseline.metric == "f1" and baseline.C in C_GRID
+    assert baseline.metric == "f1" and baseline.C in _C_GRID
     val_f1 = f1_score(splits.val["label_id"], baseline.predict(splits.val["text"]))
     assert val_f1 == pytest.approx(baseline.val_score)  # the score it reports is its validation score
     test_f1 = f1_score(splits.test["label_id"], baseline.predict(splits.test["text"]))
@@ -37,7 +37,7 @@ def test_baseline_never_looks_at_test(splits):
 
 
 def test_baseline_uses_macro_f1_for_more_classes():
-    titles = data.load_question_titles()
+    titles = corpora.load_question_titles()
     train_df = data.subsample(titles.train, 400, seed=0)
     baseline = fit_baseline(train_df, data.subsample(titles.val, 200, seed=0))
     assert baseline.metric == "macro_f1"

@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from course_utils import cli, data
+from course_utils import cli, corpora, data, doctor, labels
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--epochs", "1", "--max-length", "32", "--batch-size", "16"]
@@ -58,7 +58,7 @@ def workdir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def spam_csv(workdir) -> Path:
-    frame = data.subsample(data.deduplicate(data.load_sms_spam()), 60, seed=0)
+    frame = data.subsample(data.deduplicate(corpora.load_sms_spam()), 60, seed=0)
     path = workdir / "spam60.csv"
     frame[["text", "label"]].to_csv(path, index=False)
     return path
@@ -66,7 +66,7 @@ def spam_csv(workdir) -> Path:
 
 @pytest.fixture(scope="module")
 def titles_csv(workdir) -> Path:
-    splits = data.load_question_titles()
+    splits = corpora.load_question_titles()
     tags = list(splits.label_names[:TAGS])
     frame = pd.concat([splits.train[splits.train["label"] == tag].sample(TITLES_PER_TAG, random_state=0)
                        for tag in tags])
@@ -86,7 +86,7 @@ def small_classifier(workdir) -> Path:
     tokenizer = models.load_tokenizer("packaged")
     torch.manual_seed(0)
     config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
-                        intermediate_size=64, **models.label_config(("ham", "spam")))
+                        intermediate_size=64, **labels.label_config(("ham", "spam")))
     return models.save_classifier(BertForSequenceClassification(config), tokenizer, workdir / "small-classifier")
 
 
@@ -181,7 +181,7 @@ def test_pipeline_prints_the_class_names(spam_run):
 @pytest.mark.slow
 def test_train_multiclass_titles(titles_run):
     output, out, _ = titles_run
-    tags = sorted(data.load_question_titles().label_names[:TAGS])
+    tags = sorted(corpora.load_question_titles().label_names[:TAGS])
     assert f"{TAGS} classes: " in out and "120 rows" in out
     config = json.loads((output / "config.json").read_text())
     assert sorted(config["id2label"].values()) == tags and "decision_threshold" not in config
@@ -218,7 +218,7 @@ def test_predict_texts_prints_a_table(spam_run, run_cli):
 @pytest.mark.slow
 def test_predict_multiclass_uses_the_tag_names(titles_run, run_cli):
     output, _, _ = titles_run
-    tags = set(data.load_question_titles().label_names[:TAGS])
+    tags = set(corpora.load_question_titles().label_names[:TAGS])
     code, out, _ = run_cli(["predict", str(output), "How do I sort a list of dictionaries by a value?"])
     assert code == 0
     lines = out.strip().splitlines()
@@ -432,12 +432,12 @@ def test_doctor_passes_here(run_cli):
 
 def test_doctor_fails_when_a_check_fails(monkeypatch, run_cli):
     def broken_data():
-        return [cli.CheckResult(cli.FAIL, "SMS spam data", "corrupted", "pip install --force-reinstall x")]
+        return [doctor._CheckResult(doctor.FAIL, "SMS spam data", "corrupted", "pip install --force-reinstall x")]
 
     def crashing_check():
         raise RuntimeError("the widgets package is broken")
 
-    monkeypatch.setattr(cli, "DOCTOR_CHECKS", [cli.check_python, broken_data, crashing_check])
+    monkeypatch.setattr(doctor, "_DOCTOR_CHECKS", [doctor._check_python, broken_data, crashing_check])
     code, out, _ = run_cli(["doctor"])
     assert code == 1
     assert "FAIL  SMS spam data: corrupted. Fix: pip install --force-reinstall x" in out
@@ -446,17 +446,17 @@ def test_doctor_fails_when_a_check_fails(monkeypatch, run_cli):
 
 
 def test_doctor_python_and_widget_rules(monkeypatch):
-    assert cli.check_python((3, 11, 7))[0].status == cli.OK
-    assert cli.check_python((3, 13, 1))[0].status == cli.WARN
-    assert cli.check_python((3, 9, 18))[0].status == cli.FAIL
+    assert doctor._check_python((3, 11, 7))[0].status == doctor.OK
+    assert doctor._check_python((3, 13, 1))[0].status == doctor.WARN
+    assert doctor._check_python((3, 9, 18))[0].status == doctor.FAIL
     versions = {"ipywidgets": "8.1.5", "jupyterlab": "4.2.0", "jupyterlab_widgets": None}
-    monkeypatch.setattr(cli, "package_version", versions.get)
-    result = cli.check_widgets()[0]
-    assert result.status == cli.FAIL and "jupyterlab_widgets" in result.fix
+    monkeypatch.setattr(doctor, "_package_version", versions.get)
+    result = doctor._check_widgets()[0]
+    assert result.status == doctor.FAIL and "jupyterlab_widgets" in result.fix
     versions.update({"ipywidgets": "7.6.5", "jupyterlab_widgets": "1.1.0"})
-    assert cli.check_widgets()[0].status == cli.FAIL
+    assert doctor._check_widgets()[0].status == doctor.FAIL
     versions.update({"ipywidgets": "7.7.1", "widgetsnbextension": "3.6.1"})
-    assert cli.check_widgets()[0].status == cli.OK
+    assert doctor._check_widgets()[0].status == doctor.OK
 
 
 def test_train_refuses_labels_the_saved_model_does_not_know(small_classifier, titles_csv, tmp_path, run_cli):
@@ -535,10 +535,10 @@ def test_a_model_that_has_not_learned_is_called_out():
     from types import SimpleNamespace
 
     stuck = SimpleNamespace(epochs=pd.DataFrame({"epoch": [1, 2], "val_loss": [1.097, 1.088]}))  # ln 3 = 1.099
-    warning = cli.learning_warning(stuck, 3)
+    warning = cli._learning_warning(stuck, 3)
     assert warning.startswith("Warning: the model has not learned") and "ln 3 = 1.099" in warning
     learned = SimpleNamespace(epochs=pd.DataFrame({"epoch": [1, 2], "val_loss": [0.9, 0.4]}))
-    assert cli.learning_warning(learned, 3) is None
+    assert cli._learning_warning(learned, 3) is None
 
 
 def test_doctor_outside_the_course_environment_says_so_first(tmp_path, monkeypatch):
@@ -546,23 +546,23 @@ def test_doctor_outside_the_course_environment_says_so_first(tmp_path, monkeypat
     venv_python = tmp_path / ".venv" / "bin" / "python"
     venv_python.parent.mkdir(parents=True)
     venv_python.write_text("")
-    note = cli.environment_note(prefix="/usr", base_prefix="/usr", course_venv=tmp_path / ".venv")
+    note = doctor._environment_note(prefix="/usr", base_prefix="/usr", course_venv=tmp_path / ".venv")
     assert note.startswith("Note: this is the system Python") and "bash course.sh doctor" in note
     assert str(venv_python) in note
-    fresh = cli.environment_note(prefix="/usr", base_prefix="/usr", course_venv=tmp_path / "missing")
+    fresh = doctor._environment_note(prefix="/usr", base_prefix="/usr", course_venv=tmp_path / "missing")
     assert "bash course.sh install" in fresh
-    assert cli.environment_note(prefix="/work/.venv", base_prefix="/usr") is None  # inside a virtual environment
+    assert doctor._environment_note(prefix="/work/.venv", base_prefix="/usr") is None  # inside a virtual environment
 
 
 def test_the_report_fills_the_weighted_row_as_scikit_learn_does():
     from sklearn.metrics import precision_recall_fscore_support
 
     y_true, y_pred = [0, 0, 0, 1, 1, 2, 2, 2, 2], [0, 1, 0, 1, 1, 2, 0, 2, 1]
-    scores = cli.score_predictions(y_true, y_pred, ("a", "b", "c"))
+    scores = cli._score_predictions(y_true, y_pred, ("a", "b", "c"))
     precision, recall, f1, _ = precision_recall_fscore_support(y_true, y_pred, average="weighted", zero_division=0)
     assert (scores["weighted_precision"], scores["weighted_recall"], scores["weighted_f1"]) == \
         pytest.approx((precision, recall, f1))
-    weighted_row = cli.metrics_table(scores).splitlines()[-1].split()
+    weighted_row = cli._metrics_table(scores).splitlines()[-1].split()
     assert weighted_row[:2] == ["weighted", "avg"] and len(weighted_row) == 6  # precision, recall, F1, support
 
 
@@ -575,6 +575,6 @@ def test_the_report_fills_the_weighted_row_as_scikit_learn_does():
 def test_the_baseline_verdict_follows_the_interval(difference, low, high, verdict):
     comparison = {"fine_tuned": 0.9 + difference, "baseline": 0.9, "difference": difference,
                   "difference_low": low, "difference_high": high}
-    line = cli.comparison_line(comparison, "f1", ("ham", "spam"))
+    line = cli._comparison_line(comparison, "f1", ("ham", "spam"))
     assert line.startswith("Baseline (TF-IDF + linear SVM): spam F1 0.900; fine-tuned: spam F1 ")
     assert verdict in line

@@ -63,7 +63,6 @@ FAKE_PYTHON = """#!/usr/bin/env bash
 # Stands in for python: pip and pytest are only logged, torch is "there"; the rest runs for real.
 case "$*" in
   "-m pip "*) echo "pip" >> "$FAKE_LOG"; exit 0 ;;
-  "-m pytest --nbval "*) echo "pytest ${*:3}" >> "$FAKE_LOG"; exit "$FAKE_NOTEBOOKS_STATUS" ;;
   "-m pytest"*) echo "pytest ${*:3}" >> "$FAKE_LOG"; exit "$FAKE_TESTS_STATUS" ;;
   "-c import sys; print(sys.prefix)") echo "$FAKE_PREFIX"; exit 0 ;;
   "-c "*torch*) echo "2.13.0"; exit 0 ;;
@@ -72,10 +71,10 @@ exec "$REAL_PYTHON" "$@"
 """
 
 
-@pytest.mark.parametrize(("tests_status", "notebooks_status", "expected"), [(0, 0, 0), (1, 0, 1), (0, 1, 1), (2, 1, 2)])
-def test_test_runs_all_of_tests_then_the_notebooks(tmp_path, tests_status, notebooks_status, expected):
-    """`course.sh test`: pytest over tests/, then nbval over notebooks/ even when the first failed;
-    the exit status is the first failure's. With arguments, pytest runs with them only."""
+@pytest.mark.parametrize("tests_status", [0, 1, 2])
+def test_test_runs_tests_and_notebooks_in_one_run_on_every_core(tmp_path, tests_status):
+    """`course.sh test`: one pytest run over tests/ and, under nbval, notebooks/, on every core;
+    its exit status is pytest's. With arguments, pytest runs with them only."""
     fake = tmp_path / "bin"
     fake.mkdir()
     (fake / "python").write_text(FAKE_PYTHON)
@@ -86,12 +85,11 @@ def test_test_runs_all_of_tests_then_the_notebooks(tmp_path, tests_status, noteb
     log = tmp_path / "log"
     env = {"PATH": f"{fake}{os.pathsep}{os.environ['PATH']}", "PYTHON": str(fake / "python"),
            "REAL_PYTHON": sys.executable, "FAKE_PREFIX": str(tmp_path / "prefix"), "FAKE_LOG": str(log),
-           "FAKE_TESTS_STATUS": str(tests_status), "FAKE_NOTEBOOKS_STATUS": str(notebooks_status)}
+           "FAKE_TESTS_STATUS": str(tests_status)}
     done = course_sh("test", extra_env=env, timeout=60)
-    assert done.returncode == expected, done.stdout + done.stderr
+    assert done.returncode == tests_status, done.stdout + done.stderr
     steps = [line for line in log.read_text().splitlines() if line.startswith("pytest")]
-    assert steps == ["pytest tests", "pytest --nbval notebooks/"]
-    assert "course.sh: 1/2 tests/" in done.stdout and "course.sh: 2/2 the notebooks" in done.stdout
+    assert steps == ["pytest -n auto --dist loadscope tests --nbval notebooks/"]
 
     log.unlink()
     done = course_sh("test", "-m", "not slow and not browser", extra_env=env, timeout=60)

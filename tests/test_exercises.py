@@ -14,9 +14,9 @@ import pytest
 from nbclient import NotebookClient
 
 from course_utils.errors import CourseError
-from course_utils.exercises import (DEFAULT_EXERCISE_COMMENT, EXERCISE_PREFIX, EXERCISE_TAG, SOLUTION_TAG, Exercise,
-                                    MissingExerciseComment, NotYet, check_call, exercise_comment_lines,
-                                    exercise_scaffold, make_exercises, require, require_close)
+from course_utils.exercises import (_DEFAULT_EXERCISE_COMMENT, _EXERCISE_PREFIX, _EXERCISE_TAG, _SOLUTION_TAG, Exercise,
+                                    _MissingExerciseComment, NotYet, _check_call, _exercise_comment_lines,
+                                    _exercise_scaffold, make_exercises, require, require_close)
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
@@ -62,11 +62,11 @@ def test_one_valid_copy_per_numbered_notebook_and_no_warning(built):
 @pytest.mark.parametrize("path", NOTEBOOK_PATHS, ids=lambda path: path.stem)
 def test_every_notebook_has_solution_cells_with_an_exercise_comment(path):
     notebook = nbformat.read(path, as_version=4)
-    solutions = [cell for cell in notebook.cells if SOLUTION_TAG in tags(cell)]
+    solutions = [cell for cell in notebook.cells if _SOLUTION_TAG in tags(cell)]
     assert 1 <= len(solutions) <= 3, f"{path.name}: {len(solutions)} solution cells"
     for cell in solutions:
         assert cell.cell_type == "code"
-        assert cell.source.startswith(EXERCISE_PREFIX + " "), f"{path.name}: {cell.source[:60]!r}"
+        assert cell.source.startswith(_EXERCISE_PREFIX + " "), f"{path.name}: {cell.source[:60]!r}"
         assert len(cell.source.splitlines()) > 1, "the solution itself follows the comment"
 
 
@@ -77,9 +77,9 @@ def test_only_solution_cells_change(built):
         assert len(copy.cells) == len(original.cells), name
         for before, after in zip(original.cells, copy.cells):
             assert after.cell_type == before.cell_type and after.get("id") == before.get("id")
-            if SOLUTION_TAG in tags(before):
+            if _SOLUTION_TAG in tags(before):
                 assert after.source != before.source
-                assert tags(after) == [EXERCISE_TAG if tag == SOLUTION_TAG else tag for tag in tags(before)]
+                assert tags(after) == [_EXERCISE_TAG if tag == _SOLUTION_TAG else tag for tag in tags(before)]
                 assert {k: v for k, v in after.metadata.items() if k != "tags"} == \
                        {k: v for k, v in before.metadata.items() if k != "tags"}
             else:
@@ -93,21 +93,21 @@ def test_scaffold_keeps_the_exercise_comment_and_drops_the_solution(built):
     checked = 0
     for name, original, copy in pairs(built):
         for before, after in zip(original.cells, copy.cells):
-            if SOLUTION_TAG not in tags(before):
+            if _SOLUTION_TAG not in tags(before):
                 continue
-            comment = exercise_comment_lines(before.source)
+            comment = _exercise_comment_lines(before.source)
             assert comment and before.source.startswith(comment[0])
-            exercise = check_call(before.source)
+            exercise = _check_call(before.source)
             assert after.source == "\n".join([*comment, "# Your code here", "...", "",
                                               f"# {exercise}.hint()      # uncomment for a hint",
                                               f"# {exercise}.solution()  # uncomment for a solution",
                                               f"{exercise}.check()"]), name
             solution_code = [line for line in before.source.splitlines()
-                             if line.strip() and not line.startswith("#") and not check_call(line)]
+                             if line.strip() and not line.startswith("#") and not _check_call(line)]
             leaked = {line.strip() for line in solution_code if len(line.strip()) > 3} & \
                 {line.strip() for line in after.source.splitlines()}
             assert not leaked, f"{name}: solution code leaked: {leaked}"
-            assert SOLUTION_TAG not in tags(after)
+            assert _SOLUTION_TAG not in tags(after)
             checked += 1
     assert checked >= len(NOTEBOOK_PATHS)
 
@@ -122,9 +122,9 @@ def test_outputs_and_execution_counts_are_cleared(built):
 
 def test_exercise_comment_lines():
     source = "# Exercise: write the loop.\n# Exercise: then print the loss.\n# a hint that gives it away\nx = 1\n# Exercise: late"
-    assert exercise_comment_lines(source) == ["# Exercise: write the loop.", "# Exercise: then print the loss."]
-    assert exercise_comment_lines("x = 1  # Exercise: no") == []
-    assert exercise_comment_lines("\n# Exercise: after a blank line\ny = 2") == ["# Exercise: after a blank line"]
+    assert _exercise_comment_lines(source) == ["# Exercise: write the loop.", "# Exercise: then print the loss."]
+    assert _exercise_comment_lines("x = 1  # Exercise: no") == []
+    assert _exercise_comment_lines("\n# Exercise: after a blank line\ny = 2") == ["# Exercise: after a blank line"]
 
 
 def write_notebook(folder: Path, name: str, cells: list) -> Path:
@@ -136,21 +136,21 @@ def write_notebook(folder: Path, name: str, cells: list) -> Path:
 
 
 def test_a_solution_cell_without_comment_gets_the_default_and_a_warning(tmp_path):
-    solution = nbformat.v4.new_code_cell("# a plain comment\ny = 2 * 21", metadata={"tags": [SOLUTION_TAG]})
+    solution = nbformat.v4.new_code_cell("# a plain comment\ny = 2 * 21", metadata={"tags": [_SOLUTION_TAG]})
     solution.outputs = [nbformat.v4.new_output("stream", name="stdout", text="42\n")]
     solution.execution_count = 3
     write_notebook(tmp_path / "nb", "01_demo.ipynb", [nbformat.v4.new_markdown_cell("# Demo"), solution])
-    with pytest.warns(MissingExerciseComment, match="01_demo.ipynb.*Exercise"):
+    with pytest.warns(_MissingExerciseComment, match="01_demo.ipynb.*Exercise"):
         (written,) = make_exercises(tmp_path / "nb", tmp_path / "out")
     cell = nbformat.read(written, as_version=4).cells[1]
-    assert cell.source == f"{DEFAULT_EXERCISE_COMMENT}\n# Your code here\n..."
-    assert tags(cell) == [EXERCISE_TAG] and cell.outputs == [] and cell.execution_count is None
+    assert cell.source == f"{_DEFAULT_EXERCISE_COMMENT}\n# Your code here\n..."
+    assert tags(cell) == [_EXERCISE_TAG] and cell.outputs == [] and cell.execution_count is None
 
 
 def test_a_notebook_without_solution_cells_warns(tmp_path):
     write_notebook(tmp_path / "nb", "02_plain.ipynb", [nbformat.v4.new_code_cell("print(1)")])
     write_notebook(tmp_path / "nb", "scratch.ipynb", [nbformat.v4.new_code_cell("print(2)")])  # not numbered
-    with pytest.warns(MissingExerciseComment, match="02_plain.ipynb: no cell is tagged 'solution'"):
+    with pytest.warns(_MissingExerciseComment, match="02_plain.ipynb: no cell is tagged 'solution'"):
         written = make_exercises(tmp_path / "nb", tmp_path / "out")
     assert [path.name for path in written] == ["02_plain.ipynb"]
 
@@ -180,7 +180,7 @@ def test_overwrite_replaces_the_notebooks_and_keeps_other_files(tmp_path):
 @pytest.mark.parametrize("case", ["missing", "empty", "same", "inside", "holds", "file"])
 def test_bad_input_raises_course_error_and_writes_nothing(tmp_path, case):
     notebooks = tmp_path / "course" / "notebooks"
-    write_notebook(notebooks, "00_demo.ipynb", [nbformat.v4.new_code_cell("x = 1", metadata={"tags": [SOLUTION_TAG]})])
+    write_notebook(notebooks, "00_demo.ipynb", [nbformat.v4.new_code_cell("x = 1", metadata={"tags": [_SOLUTION_TAG]})])
     out_dir = tmp_path / "workshop"
     if case == "missing":
         notebooks = tmp_path / "no-such-folder"
@@ -197,7 +197,7 @@ def test_bad_input_raises_course_error_and_writes_nothing(tmp_path, case):
         out_dir.write_text("not a folder")
     before = snapshot(tmp_path)
     with pytest.raises(CourseError, match="Fix:"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", MissingExerciseComment)
+        warnings.simplefilter("ignore", _MissingExerciseComment)
         make_exercises(notebooks, out_dir, overwrite=case in {"same", "holds"})
     assert snapshot(tmp_path) == before  # no copy, no temporary folder
 
@@ -209,7 +209,7 @@ def test_cli_writes_one_line_per_notebook_and_a_total(tmp_path, run_cli):
     assert len(lines) == len(NOTEBOOK_PATHS) + 1 and stderr == ""
     counts = []
     for path, line in zip(NOTEBOOK_PATHS, lines):
-        solutions = sum(SOLUTION_TAG in tags(cell) for cell in nbformat.read(path, as_version=4).cells)
+        solutions = sum(_SOLUTION_TAG in tags(cell) for cell in nbformat.read(path, as_version=4).cells)
         assert line.endswith(f"{path.name}: {solutions} exercise{'s' if solutions != 1 else ''}")
         counts.append(solutions)
     assert lines[-1].startswith(f"{sum(counts)} exercises in {len(NOTEBOOK_PATHS)} notebooks, written to ")
@@ -238,7 +238,7 @@ def test_copy_runs_up_to_its_first_exercise(built, path, monkeypatch):
     """What a learner runs first in the workshop: every cell above the first exercise, in fast mode, offline."""
     out_dir, _, _ = built
     copy = nbformat.read(out_dir / path.name, as_version=4)
-    first = next(index for index, cell in enumerate(copy.cells) if EXERCISE_TAG in tags(cell))
+    first = next(index for index, cell in enumerate(copy.cells) if _EXERCISE_TAG in tags(cell))
     copy.cells = copy.cells[:first]
     for name, value in {"COURSE_FAST": "1", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
                         "TOKENIZERS_PARALLELISM": "false"}.items():
@@ -255,7 +255,7 @@ def test_copy_runs_up_to_its_first_exercise(built, path, monkeypatch):
 
 
 def solution_cells(notebook) -> list:
-    return [cell for cell in notebook.cells if SOLUTION_TAG in tags(cell)]
+    return [cell for cell in notebook.cells if _SOLUTION_TAG in tags(cell)]
 
 
 def checks_module(path: Path):
@@ -264,7 +264,7 @@ def checks_module(path: Path):
 
 
 def exercise_of(path: Path, cell) -> Exercise:
-    name = check_call(cell.source)
+    name = _check_call(cell.source)
     assert name and name.startswith("exercise."), f"{path.name}: a solution cell must end with exercise.<name>.check()"
     exercise = getattr(checks_module(path), name.split(".", 1)[1], None)
     assert isinstance(exercise, Exercise), f"{path.name}: no Exercise {name} in {checks_module(path).__name__}"
@@ -273,7 +273,7 @@ def exercise_of(path: Path, cell) -> Exercise:
 
 def without_check_call(source: str) -> str:
     lines = source.rstrip().splitlines()
-    assert check_call(lines[-1])
+    assert _check_call(lines[-1])
     return textwrap.dedent("\n".join(lines[:-1])).strip()
 
 
@@ -297,7 +297,7 @@ def test_every_solution_cell_ends_with_its_notebooks_check(path):
                  if f"from course_utils.exercise_checks import {module} as exercise" in source]
     assert importing, f"{path.name}: no cell imports course_utils.exercise_checks.{module} as exercise"
     first_solution = next(index for index, cell in enumerate(
-        cell for cell in notebook.cells if cell.cell_type == "code") if SOLUTION_TAG in tags(cell))
+        cell for cell in notebook.cells if cell.cell_type == "code") if _SOLUTION_TAG in tags(cell))
     assert importing[0] < first_solution, f"{path.name}: the checks are imported after the first exercise"
     names = [exercise_of(path, cell).name for cell in solution_cells(notebook)]
     assert len(set(names)) == len(names), f"{path.name}: two exercises share a check"
@@ -362,13 +362,13 @@ def test_names_later_cells_need_from_an_exercise_are_named_in_its_prompt(path):
     notebook = nbformat.read(path, as_version=4)
     code_cells = [cell for cell in notebook.cells if cell.cell_type == "code"]
     for index, cell in enumerate(code_cells):
-        if SOLUTION_TAG not in tags(cell):
+        if _SOLUTION_TAG not in tags(cell):
             continue
         defined_before = set().union(*(names_assigned(c.source) for c in code_cells[:index]
-                                       if SOLUTION_TAG not in tags(c))) if index else set()
+                                       if _SOLUTION_TAG not in tags(c))) if index else set()
         later_reads = set().union(*(names_read(c.source) for c in code_cells[index + 1:]), set())
         needed = (names_assigned(cell.source) & later_reads) - defined_before
-        prompt = " ".join(exercise_comment_lines(cell.source))
+        prompt = " ".join(_exercise_comment_lines(cell.source))
         named = set(re.findall(r"`([A-Za-z_]\w*)", prompt))
         assert needed <= named, (f"{path.name}: later cells use {sorted(needed - named)} from the exercise "
                                  f"{prompt[:80]!r}; name them in its '# Exercise:' lines")
@@ -404,13 +404,13 @@ def test_a_check_reads_the_callers_variables(capsys):
 
 
 def test_scaffold_keeps_the_check_call():
-    scaffold = exercise_scaffold("# Exercise: add them; store it in `total`.\ntotal = 1 + 2\nexercise.add.check()\n")
+    scaffold = _exercise_scaffold("# Exercise: add them; store it in `total`.\ntotal = 1 + 2\nexercise.add.check()\n")
     assert scaffold.splitlines() == ["# Exercise: add them; store it in `total`.", "# Your code here", "...", "",
                                      "# exercise.add.hint()      # uncomment for a hint",
                                      "# exercise.add.solution()  # uncomment for a solution",
                                      "exercise.add.check()"]
-    assert check_call("x = 1\n  exercise.add.check()  \n") == "exercise.add"
-    assert check_call("exercise.add.check(ns)") is None and check_call("") is None
+    assert _check_call("x = 1\n  exercise.add.check()  \n") == "exercise.add"
+    assert _check_call("exercise.add.check(ns)") is None and _check_call("") is None
 
 
 FAST_COPIES = [path for path in NOTEBOOK_PATHS if path.name[:2] in {"00", "01", "02", "03"}]
@@ -426,7 +426,7 @@ def test_a_copy_answered_with_a_different_correct_answer_runs_to_the_end(built, 
     original = nbformat.read(path, as_version=4)
     answered = []
     for before, after in zip(original.cells, copy.cells):
-        if EXERCISE_TAG in tags(after):
+        if _EXERCISE_TAG in tags(after):
             exercise = exercise_of(path, before)
             answer = textwrap.dedent(getattr(exercise, "alternative_code", "") or exercise.solution_code).strip()
             after.source = after.source.replace("...", answer, 1)

@@ -67,9 +67,9 @@ def test_atomic_folder_swaps_in_a_whole_folder_with_normal_permissions(tmp_path,
 
 def test_predict_output_csv_is_0644(tmp_path, umask_022):
     """`predict --output` used to write its CSV as 0600 (mkstemp) under umask 022."""
-    from course_utils.cli import write_csv_atomically
+    from course_utils.cli import _write_csv_atomically
 
-    written = write_csv_atomically(pd.DataFrame({"text": ["hi"], "label": ["ham"]}), tmp_path / "out.csv",
+    written = _write_csv_atomically(pd.DataFrame({"text": ["hi"], "label": ["ham"]}), tmp_path / "out.csv",
                                    overwrite=False)
     assert mode(written) == 0o644
     assert written.read_text(encoding="utf-8") == "text,label\nhi,ham\n"
@@ -85,8 +85,12 @@ def test_checkpoint_folders_are_0755(tmp_path, umask_022):
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
     scaler = torch.amp.GradScaler("cpu", enabled=False)
+    from types import SimpleNamespace
+
+    run = SimpleNamespace(raw_model=model, optimizer=optimizer, scheduler=scheduler, accelerator=SimpleNamespace(
+        scaler=scaler), settings=training.TrainSettings(), metric="f1", num_labels=2, train_loader=[0, 1])
     for _ in range(2):  # the second save replaces the first
-        training._save_checkpoint(tmp_path / "run", model, optimizer, scheduler, scaler, {"epoch": 1}, None)
+        training._save_checkpoint(run, tmp_path / "run", training._Progress(epoch=1), None)
     last = tmp_path / "run" / "last"
     assert os.listdir(tmp_path / "run") == ["last"]
     assert mode(last) == 0o755

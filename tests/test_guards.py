@@ -6,7 +6,6 @@ vocabulary) so the tests run in seconds; each asserts that no weight changed.
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 
 import numpy as np
@@ -15,10 +14,13 @@ import pytest
 import torch
 from transformers import BertConfig, BertForSequenceClassification
 
-from course_utils import models, training
-from course_utils.data import LABEL_NAMES, load_splits, subsample
+from course_utils import batches, labels, models, prediction, training
+from course_utils.corpora import LABEL_NAMES, load_splits
+from course_utils.data import subsample
 from course_utils.errors import CourseError
-from course_utils.training import check_batch, check_label_values, evaluate, predict_proba, train
+from course_utils.guards import check_batch
+from course_utils.prediction import evaluate, predict_proba
+from course_utils.training import train
 
 ROOT = Path(__file__).resolve().parents[1]
 CPU = torch.device("cpu")
@@ -33,7 +35,7 @@ def tiny_model(tokenizer, label_names=LABEL_NAMES, dropout: float = 0.1, positio
     torch.manual_seed(seed)
     config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
                         intermediate_size=64, max_position_embeddings=positions, hidden_dropout_prob=dropout,
-                        attention_probs_dropout_prob=dropout, **models.label_config(label_names))
+                        attention_probs_dropout_prob=dropout, **labels.label_config(label_names))
     return BertForSequenceClassification(config)
 
 
@@ -165,7 +167,7 @@ def test_long_texts_are_truncated_and_counted(tokenizer, sms_df):
     frame = sms_df.head(8).copy()
     frame.loc[0, "text"] = "word " * 200
     full_lengths = [len(ids) for ids in tokenizer(frame["text"].tolist())["input_ids"]]
-    loader = training.make_loader(tokenizer, frame, max_length=32)
+    loader = batches.make_loader(tokenizer, frame, max_length=32)
     assert loader.dataset.truncated == sum(length > 32 for length in full_lengths) >= 1
     assert loader.dataset.lengths == [min(length, 32) for length in full_lengths]
 
@@ -334,17 +336,17 @@ def test_saved_model_keeps_names_and_threshold_and_the_pipeline_prints_names(tok
         classify = pipeline("text-classification", model=str(folder), device=-1)
     predicted = classify(["free prize now", "see you at five"])
     assert {item["label"] for item in predicted} <= {"ham", "spam"}
-    named = training.predict_labels(reloaded, reloaded_tokenizer, ["free prize now"], threshold=0.0, device=CPU,
+    named = prediction.predict_labels(reloaded, reloaded_tokenizer, ["free prize now"], threshold=0.0, device=CPU,
                                     max_length=32)
     assert named["label"].tolist() == ["spam"]
 
 
 def test_label_config_requires_names(tokenizer):
     with pytest.raises(CourseError, match="label_names="):
-        models.label_config()
-    assert models.label_config(("a", "b", "c"))["id2label"] == {0: "a", 1: "b", 2: "c"}
+        labels.label_config()
+    assert labels.label_config(("a", "b", "c"))["id2label"] == {0: "a", 1: "b", 2: "c"}
     with pytest.raises(CourseError, match="num_labels=2 does not match the 3 label_names"):
-        models.label_config(("a", "b", "c"), num_labels=2)
+        labels.label_config(("a", "b", "c"), num_labels=2)
 
 
 # --- expected errors in notebooks: one line, and Run All carries on -----------------------------

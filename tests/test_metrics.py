@@ -7,11 +7,11 @@ from sklearn import metrics as skm
 
 from course_utils.errors import CourseError
 from course_utils.metrics import (
-    DEFAULT_THRESHOLDS,
-    GOOD_TARGETS,
+    _DEFAULT_THRESHOLDS,
+    _GOOD_TARGETS,
     best_threshold,
-    check_labels,
-    check_probabilities,
+    _check_labels,
+    _check_probabilities,
     classification_scores,
     compare_to_targets,
     confusion_counts,
@@ -19,13 +19,13 @@ from course_utils.metrics import (
     average_scores,
     bootstrap_difference,
     bootstrap_interval,
-    confusion_table,
+    _confusion_table,
     f1_averages,
     per_class_scores,
     top_confusions,
-    precision_recall_points,
+    _precision_recall_points,
     predict_at_threshold,
-    scores_from_counts,
+    _scores_from_counts,
     threshold_table,
 )
 
@@ -33,7 +33,7 @@ from course_utils.metrics import (
 # --- counts and scores --------------------------------------------------------------------------
 
 def test_worked_example_from_the_seeds():
-    scores = scores_from_counts(tp=80, fp=10, fn=20, tn=90)
+    scores = _scores_from_counts(tp=80, fp=10, fn=20, tn=90)
     assert scores["precision"] == pytest.approx(80 / 90)
     assert round(scores["precision"], 2) == 0.89
     assert scores["recall"] == pytest.approx(0.80)
@@ -43,8 +43,8 @@ def test_worked_example_from_the_seeds():
 
 
 def test_scores_are_zero_where_undefined():
-    assert scores_from_counts(tp=0, fp=0, fn=5, tn=95) == {"accuracy": 0.95, "precision": 0.0, "recall": 0.0, "f1": 0.0}
-    assert scores_from_counts(0, 0, 0, 0)["accuracy"] == 0.0
+    assert _scores_from_counts(tp=0, fp=0, fn=5, tn=95) == {"accuracy": 0.95, "precision": 0.0, "recall": 0.0, "f1": 0.0}
+    assert _scores_from_counts(0, 0, 0, 0)["accuracy"] == 0.0
 
 
 def test_classification_scores_agree_with_scikit_learn(scored_messages):
@@ -89,12 +89,12 @@ def test_confusion_counts_reject_bad_input(y_true, y_pred, message):
 
 
 def test_check_labels_with_num_classes_rejects_other_classes():
-    assert check_labels([1, 0, 1], num_classes=2).tolist() == [1, 0, 1]
-    assert check_labels([0, 2, 3, 1]).tolist() == [0, 2, 3, 1]
+    assert _check_labels([1, 0, 1], num_classes=2).tolist() == [1, 0, 1]
+    assert _check_labels([0, 2, 3, 1]).tolist() == [0, 2, 3, 1]
     with pytest.raises(CourseError, match=r"only class numbers 0 to 1; found \[2, 3\] \(2 of 4 values\)"):
-        check_labels([0, 2, 3, 1], num_classes=2)
+        _check_labels([0, 2, 3, 1], num_classes=2)
     with pytest.raises(CourseError, match=r"found \[-1\]"):
-        check_labels([0, -1])
+        _check_labels([0, -1])
 
 
 def test_counts_to_labels_round_trip():
@@ -135,7 +135,7 @@ def test_compare_to_targets_uses_the_seeds_values():
     assert list(table.index) == ["accuracy", "precision", "recall", "f1"]
     assert table["meets target"].tolist() == [True, True, False, False]
     assert table.loc["accuracy", "target"] == "> 0.85"
-    assert GOOD_TARGETS == {"accuracy": 0.85, "precision": 0.80, "recall": 0.80, "f1": 0.80}
+    assert _GOOD_TARGETS == {"accuracy": 0.85, "precision": 0.80, "recall": 0.80, "f1": 0.80}
 
 
 def test_compare_to_targets_is_strict_and_names_missing_scores():
@@ -174,7 +174,7 @@ def test_threshold_half_is_argmax_of_two_logits():
 )
 def test_probabilities_are_checked(p_spam, message):
     with pytest.raises(CourseError) as caught:
-        check_probabilities(p_spam)
+        _check_probabilities(p_spam)
     assert message in str(caught.value)
 
 
@@ -182,11 +182,11 @@ def test_threshold_table_rows_match_counts_at_each_threshold(scored_messages):
     y_true, p_spam = scored_messages
     table = threshold_table(y_true, p_spam)
     assert list(table.columns) == ["threshold", "tp", "fp", "fn", "tn", "accuracy", "precision", "recall", "f1"]
-    assert table["threshold"].tolist() == list(DEFAULT_THRESHOLDS)
+    assert table["threshold"].tolist() == list(_DEFAULT_THRESHOLDS)
     for row in table.itertuples():
         expected = confusion_counts(y_true, (p_spam >= row.threshold).astype(int))
         assert (row.tp, row.fp, row.fn, row.tn) == tuple(expected[key] for key in ("tp", "fp", "fn", "tn"))
-        assert row.f1 == pytest.approx(scores_from_counts(**expected)["f1"])
+        assert row.f1 == pytest.approx(_scores_from_counts(**expected)["f1"])
     flagged = table["tp"] + table["fp"]
     assert flagged.is_monotonic_decreasing and flagged.iloc[0] > flagged.iloc[-1]
     assert table["recall"].is_monotonic_decreasing
@@ -244,7 +244,7 @@ def test_best_threshold_rejects_unknown_metric_and_impossible_constraints(scored
 
 def test_precision_recall_points_agree_with_scikit_learn(scored_messages):
     y_true, p_spam = scored_messages
-    table = precision_recall_points(y_true, p_spam)
+    table = _precision_recall_points(y_true, p_spam)
     precision, recall, thresholds = skm.precision_recall_curve(y_true, p_spam)
     assert isinstance(table, pd.DataFrame)
     np.testing.assert_allclose(table["threshold"], thresholds)
@@ -255,13 +255,13 @@ def test_precision_recall_points_agree_with_scikit_learn(scored_messages):
 
 def test_precision_recall_points_need_some_spam():
     with pytest.raises(CourseError, match="no text of the positive class"):
-        precision_recall_points([0, 0, 0], [0.1, 0.2, 0.3])
+        _precision_recall_points([0, 0, 0], [0.1, 0.2, 0.3])
 
 
 def test_two_column_probabilities_take_the_positive_column():
     table = [[0.8, 0.2], [0.1, 0.9]]
-    assert check_probabilities(table).tolist() == [0.2, 0.9]
-    assert check_probabilities(table, positive=0).tolist() == [0.8, 0.1]
+    assert _check_probabilities(table).tolist() == [0.2, 0.9]
+    assert _check_probabilities(table, positive=0).tolist() == [0.8, 0.1]
     assert predict_at_threshold(table, 0.5).tolist() == [0, 1]
 
 
@@ -283,7 +283,7 @@ def test_predict_at_threshold_names_two_classes():
     with pytest.raises(CourseError, match="positive=2: a threshold decides between two classes"):
         predict_at_threshold([0.9, 0.2], 0.5, positive=2)
     with pytest.raises(CourseError, match="positive=2 is neither"):
-        check_probabilities([[0.1, 0.9]], positive=2)
+        _check_probabilities([[0.1, 0.9]], positive=2)
 
 
 def test_threshold_table_counts_ties_at_the_threshold_as_flagged():
@@ -295,7 +295,7 @@ def test_threshold_table_counts_ties_at_the_threshold_as_flagged():
     for row in table.itertuples():
         counts = confusion_counts(y_true, (p_spam >= row.threshold).astype(int))
         assert (row.tp, row.fp, row.fn, row.tn) == tuple(counts.values())
-        assert row.f1 == scores_from_counts(**counts)["f1"]  # the same formula, not merely close
+        assert row.f1 == _scores_from_counts(**counts)["f1"]  # the same formula, not merely close
 
 
 def test_positive_class_can_be_any_class():
@@ -336,7 +336,7 @@ def test_a_class_never_predicted_still_has_a_row():
 def test_confusion_table_and_top_confusions(three_classes):
     y_true, y_pred = three_classes
     names = ("business", "sport", "tech")
-    table = confusion_table(y_true, y_pred, names)
+    table = _confusion_table(y_true, y_pred, names)
     assert table.shape == (3, 3)
     np.testing.assert_array_equal(table.to_numpy(), skm.confusion_matrix(y_true, y_pred))
     top = top_confusions(y_true, y_pred, names, n=2)
@@ -395,7 +395,7 @@ def test_bootstrap_rejects_bad_settings():
                                     "macro_f1", "weighted_f1", "macro_precision", "macro_recall"])
 def test_vectorised_bootstrap_gives_the_intervals_of_scoring_each_resample(metric, three_classes, scored_messages):
     """The named metrics are scored on all resamples at once; a function of one's own, one resample at a time."""
-    from course_utils.metrics import metric_function
+    from course_utils.metrics import _metric_function
 
     if metric in ("accuracy", "precision", "recall", "f1"):
         y_true, p_spam = scored_messages
@@ -404,7 +404,7 @@ def test_vectorised_bootstrap_gives_the_intervals_of_scoring_each_resample(metri
     else:
         y_true, y_pred = three_classes
         other = np.roll(y_pred, 1)
-    one_at_a_time = metric_function(metric)  # scikit-learn, one call per resample: the fewest resamples allowed
+    one_at_a_time = _metric_function(metric)  # scikit-learn, one call per resample: the fewest resamples allowed
     fast = bootstrap_interval(y_true, y_pred, metric, resamples=100, seed=5)
     slow = bootstrap_interval(y_true, y_pred, one_at_a_time, resamples=100, seed=5)
     assert (fast.estimate, fast.low, fast.high) == pytest.approx((slow.estimate, slow.low, slow.high))

@@ -18,7 +18,7 @@ def online(monkeypatch):
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
     monkeypatch.delenv("COURSE_MODEL", raising=False)
-    monkeypatch.setattr(models, "hub_cached", lambda repo_id: False)
+    monkeypatch.setattr(models, "_hub_cached", lambda repo_id: False)
 
 
 @pytest.fixture
@@ -50,13 +50,13 @@ def answering_server():
 
 def test_cpu_picks_packaged_without_touching_the_network(monkeypatch):
     monkeypatch.delenv("COURSE_MODEL", raising=False)
-    monkeypatch.setattr(models, "hub_reachable", lambda *a, **k: pytest.fail("probed the hub on a CPU"))
+    monkeypatch.setattr(models, "_hub_reachable", lambda *a, **k: pytest.fail("probed the hub on a CPU"))
     choice = models.choose_model(device=torch.device("cpu"))
     assert choice.source == "packaged"
     assert "no CUDA GPU" in choice.reason
     assert choice.local_files_only
     assert (models.packaged_model_path() / "model.safetensors").is_file()
-    assert choice.recipe is models.PACKAGED_RECIPE and choice.recipe.lr == 1e-4
+    assert choice.recipe is models._PACKAGED_RECIPE and choice.recipe.lr == 1e-4
     assert "Recipe: peak learning rate 0.0001 (10x for the pooler and classifier), 3 epochs" in str(choice)
 
 
@@ -84,20 +84,20 @@ def test_gpu_with_reachable_hub_picks_bert_base(online, monkeypatch, answering_s
     choice = models.choose_model(device="cuda")
     assert (choice.name, choice.source) == ("bert-base-uncased", "hub")
     assert not choice.local_files_only
-    assert choice.recipe is models.BERT_BASE_RECIPE and choice.recipe.lr == 3e-5  # BERT-base keeps its own
+    assert choice.recipe is models._BERT_BASE_RECIPE and choice.recipe.lr == 3e-5  # BERT-base keeps its own
 
 
 def test_gpu_with_cached_weights_needs_no_probe(online, monkeypatch):
-    monkeypatch.setattr(models, "hub_cached", lambda repo_id: repo_id == "bert-base-uncased")
-    monkeypatch.setattr(models, "hub_reachable", lambda *a, **k: pytest.fail("probed despite the cache"))
+    monkeypatch.setattr(models, "_hub_cached", lambda repo_id: repo_id == "bert-base-uncased")
+    monkeypatch.setattr(models, "_hub_reachable", lambda *a, **k: pytest.fail("probed despite the cache"))
     choice = models.choose_model(device="cuda")
     assert choice.source == "hub cache" and choice.local_files_only
 
 
 def test_offline_variable_skips_the_probe(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setattr(models, "hub_cached", lambda repo_id: False)
-    reachable, detail = models.hub_reachable()
+    monkeypatch.setattr(models, "_hub_cached", lambda repo_id: False)
+    reachable, detail = models._hub_reachable()
     assert not reachable and "HF_HUB_OFFLINE" in detail
     assert models.choose_model(device="cuda").source == "packaged"
 

@@ -13,7 +13,7 @@ from sklearn.metrics import precision_recall_curve  # noqa: E402
 from course_utils.errors import CourseError  # noqa: E402
 from course_utils.metrics import counts_to_labels, threshold_table  # noqa: E402
 from course_utils.plots import (  # noqa: E402
-    confusion_array,
+    _confusion_array,
     plot_confusion_matrix,
     plot_loss_curves,
     plot_precision_recall,
@@ -39,9 +39,9 @@ def cell_texts(ax):
 def test_confusion_array_accepts_counts_arrays_and_labels():
     expected = [[90, 10], [20, 80]]
     counts = {"tp": 80, "fp": 10, "fn": 20, "tn": 90}
-    assert confusion_array(counts).tolist() == expected
-    assert confusion_array(np.array(expected)).tolist() == expected
-    assert confusion_array(*counts_to_labels(**counts)).tolist() == expected
+    assert _confusion_array(counts).tolist() == expected
+    assert _confusion_array(np.array(expected)).tolist() == expected
+    assert _confusion_array(*counts_to_labels(**counts)).tolist() == expected
 
 
 @pytest.mark.parametrize(
@@ -55,7 +55,7 @@ def test_confusion_array_accepts_counts_arrays_and_labels():
 )
 def test_confusion_array_rejects_bad_input(bad, message):
     with pytest.raises(CourseError) as caught:
-        confusion_array(bad)
+        _confusion_array(bad)
     assert message in str(caught.value)
 
 

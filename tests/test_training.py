@@ -14,18 +14,13 @@ import pytest
 import torch
 
 from course_utils import training
-from course_utils.data import load_splits, subsample
+from course_utils.corpora import load_splits
+from course_utils.data import subsample
 from course_utils.errors import CourseError
 from course_utils.models import load_classifier, load_tokenizer
-from course_utils.training import (
-    TrainResult,
-    evaluate,
-    make_loader,
-    padding_efficiency,
-    predict_proba,
-    set_seed,
-    train,
-)
+from course_utils.batches import make_loader, padding_efficiency
+from course_utils.prediction import evaluate, predict_proba
+from course_utils.training import set_seed, train, TrainResult
 
 CPU = torch.device("cpu")
 
@@ -156,16 +151,16 @@ def test_history_and_epochs(model, tokenizer, train_df, val_df):
 
 @pytest.mark.slow
 def test_best_weights_are_restored_and_patience_stops(model, tokenizer, tiny_df, val_df, monkeypatch):
-    real_evaluate = training._evaluate_loader
+    real_validate = training._validate
     snapshots, scripted = [], iter([(0.9, 0.30), (0.5, 0.40), (0.6, 0.50)])  # (f1, loss) per epoch
 
-    def scripted_scores(model, loader, device, amp_dtype=None, threshold=None, positive=1):
-        snapshots.append(state_copy(model))
-        scores = real_evaluate(model, loader, device, amp_dtype, threshold, positive)
-        scores["f1"], scores["loss"] = next(scripted)
+    def scripted_scores(run):
+        snapshots.append(state_copy(run.raw_model))
+        scores = real_validate(run)
+        scores["val_f1"], scores["val_loss"] = next(scripted)
         return scores
 
-    monkeypatch.setattr(training, "_evaluate_loader", scripted_scores)
+    monkeypatch.setattr(training, "_validate", scripted_scores)
     result = quiet_train(model, tokenizer, tiny_df, val_df, epochs=3, early_stopping_patience=2)
     assert len(result.epochs) == 3 and result.best_epoch == 1
     assert same_weights(state_copy(model), snapshots[0])
@@ -267,10 +262,27 @@ def test_find_learning_rate_refuses_bad_ranges(model, tokenizer, train_df):
 # --- fp16 with a gradient scaler, on the CPU (the T4's path) ------------------------------------
 
 
-def _one_step(model, batch, amp_dtype, scaler, optimizer, max_grad_norm=1.0):
+def cpu_accelerator(mixed_precision="no", init_scale=2.0**16):
+    """An Accelerator on the CPU; with "fp16" it runs accelerate's fp16 path (autocast and a gradient
+    scaler) as on a T4, which accelerate itself offers only on a GPU."""
+    import accelerate
+    from accelerate.state import AcceleratorState
+
+    AcceleratorState._reset_state(reset_partial_state=True)
+    accelerator = accelerate.Accelerator(cpu=True, mixed_precision=mixed_precision,
+                                         dataloader_config=accelerate.DataLoaderConfiguration(split_batches=True))
+    if mixed_precision == "fp16":
+        accelerator.native_amp = True
+        accelerator.scaler = torch.amp.GradScaler("cpu", init_scale=init_scale)
+    return accelerator
+
+
+def _one_step(model, batch, accelerator, optimizer, max_grad_norm=1.0):
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
-    return training._train_step(model, batch, CPU, amp_dtype, None, optimizer, scheduler, scaler, max_grad_norm,
-                                step=1, epoch=1, lr=0.1, batch_size=8)
+    prepared, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
+    run = training._Run(training.TrainSettings(lr=0.1, max_grad_norm=max_grad_norm), accelerator, prepared, model,
+                        optimizer, scheduler, None, None, None, None, None, "f1", 2, None, False)
+    return training._train_step(run, batch, step=1, epoch=1)
 
 
 @pytest.fixture
@@ -280,30 +292,32 @@ def fp16_batch(tokenizer, tiny_df):
 
 def test_fp16_step_with_overflowing_gradients_is_skipped(model, fp16_batch):
     before = state_copy(model)
-    scaler = training._grad_scaler(True, "cpu", init_scale=2.0**127)  # the scaled gradients overflow
-    _one_step(model, fp16_batch, torch.float16, scaler, torch.optim.SGD(model.parameters(), lr=0.1))
+    accelerator = cpu_accelerator("fp16", init_scale=2.0**127)  # the scaled gradients overflow
+    _one_step(model, fp16_batch, accelerator, torch.optim.SGD(model.parameters(), lr=0.1))
+    assert accelerator.optimizer_step_was_skipped
     assert same_weights(before, state_copy(model))  # the step was skipped ...
-    assert scaler.get_scale() < 2.0**127  # ... and the scale lowered for the next one
+    assert accelerator.scaler.get_scale() < 2.0**127  # ... and the scale lowered for the next one
 
 
 @pytest.mark.slow
-def test_fp16_clipping_sees_unscaled_gradients_and_matches_full_precision(base, fp16_batch, monkeypatch):
+def test_fp16_clipping_sees_unscaled_gradients_and_matches_full_precision(base, fp16_batch):
     norms = []
-    clip = torch.nn.utils.clip_grad_norm_
 
-    def recording_clip(parameters, max_norm, *args, **kwargs):
-        norm = clip(parameters, max_norm, *args, **kwargs)
-        norms.append(float(norm))
-        return norm
+    def recording(clip):
+        def recording_clip(parameters, max_norm, *args, **kwargs):
+            norm = clip(parameters, max_norm, *args, **kwargs)
+            norms.append(float(norm))
+            return norm
+        return recording_clip
 
-    monkeypatch.setattr(torch.nn.utils, "clip_grad_norm_", recording_clip)
     models, deltas = {}, {}
-    for name, amp_dtype in (("fp32", None), ("fp16", torch.float16)):
+    for name, precision in (("fp32", "no"), ("fp16", "fp16")):
         models[name] = copy.deepcopy(base[0])
         start = {key: value.detach().clone() for key, value in models[name].named_parameters()}
-        scaler = training._grad_scaler(amp_dtype is not None, "cpu")
-        _one_step(models[name], fp16_batch, amp_dtype, scaler, torch.optim.SGD(models[name].parameters(), lr=0.1),
-                  max_grad_norm=1e9)  # no clipping effect: compare the raw step
+        accelerator = cpu_accelerator(precision)
+        accelerator.clip_grad_norm_ = recording(accelerator.clip_grad_norm_)
+        _one_step(models[name], fp16_batch, accelerator,
+                  torch.optim.SGD(models[name].parameters(), lr=0.1), max_grad_norm=1e9)  # compare the raw step
         deltas[name] = torch.cat([(value.detach() - start[key]).flatten()
                                   for key, value in models[name].named_parameters()])
     fp32_norm, fp16_norm = norms
@@ -315,7 +329,8 @@ def test_fp16_clipping_sees_unscaled_gradients_and_matches_full_precision(base, 
 
 @pytest.mark.slow
 def test_train_runs_in_fp16_on_the_cpu(model, tokenizer, tiny_df):
-    result = quiet_train(model, tokenizer, tiny_df, epochs=1, batch_size=8, max_length=32, mixed_precision="fp16")
+    result = quiet_train(model, tokenizer, tiny_df, epochs=1, batch_size=8, max_length=32,
+                         accelerator=cpu_accelerator("fp16"))
     assert np.isfinite(result.epochs["train_loss"]).all()
 
 
@@ -323,22 +338,22 @@ def test_train_runs_in_fp16_on_the_cpu(model, tokenizer, tiny_df):
 
 
 def test_the_head_gets_its_own_rate(model):
-    optimizer = training.make_optimizer(model, 1e-4, head_lr_multiplier=10)
+    optimizer = training._make_optimizer(model, 1e-4, head_lr_multiplier=10)
     rate_of = {id(parameter): group["lr"] for group in optimizer.param_groups for parameter in group["params"]}
     named = dict(model.named_parameters())
     assert rate_of[id(named["classifier.weight"])] == pytest.approx(1e-3)
     assert rate_of[id(named["bert.pooler.dense.weight"])] == pytest.approx(1e-3)
     assert rate_of[id(named["bert.encoder.layer.0.attention.self.query.weight"])] == pytest.approx(1e-4)
     assert len(rate_of) == len(named)  # every parameter is in exactly one group
-    with pytest.raises(CourseError, match="head_lr_multiplier"):
-        training.make_optimizer(model, 1e-4, head_lr_multiplier=0)
+    with pytest.raises(CourseError, match="head_lr_multiplier must be above 0"):
+        training.TrainSettings(head_lr_multiplier=0)  # the settings are the one place values are checked
 
 
 @pytest.mark.slow
 def test_train_uses_the_models_recipe_when_not_told(model, tokenizer, tiny_df):
-    from course_utils.models import PACKAGED_RECIPE, recipe_for_model
+    from course_utils.models import _PACKAGED_RECIPE, recipe_for_model
 
-    assert recipe_for_model(model) is PACKAGED_RECIPE  # 6 layers: the small model's recipe
+    assert recipe_for_model(model) is _PACKAGED_RECIPE  # 6 layers: the small model's recipe
     result = quiet_train(model, tokenizer, tiny_df, batch_size=8, max_length=32)
-    assert result.epochs["epoch"].max() == PACKAGED_RECIPE.epochs
-    assert result.history["lr"].max() == pytest.approx(PACKAGED_RECIPE.lr, rel=0.01)
+    assert result.epochs["epoch"].max() == _PACKAGED_RECIPE.epochs
+    assert result.history["lr"].max() == pytest.approx(_PACKAGED_RECIPE.lr, rel=0.01)

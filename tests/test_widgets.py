@@ -33,4 +33,4 @@ def test_the_quiz_and_the_slider_use_the_same_fallback(scored_messages):
 def test_a_missing_ipywidgets_says_how_to_install_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "ipywidgets", None)  # import ipywidgets now raises ImportError
     with pytest.raises(CourseError, match=r"pip install 'ipywidgets>=7.7,<9'"):
-        widgets.import_ipywidgets()
+        widgets._import_ipywidgets()

@@ -117,7 +117,6 @@ print(mean_loss)
 
 
 def _check_macro_weighted(namespace) -> str:
-    import numpy as np
     import pandas as pd
 
     table = require(namespace, "subset_scores", pd.DataFrame, "run the cell that builds the imbalanced set first")

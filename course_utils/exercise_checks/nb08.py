@@ -10,12 +10,12 @@ def _check_load_splits(namespace) -> str:
 
     from course_utils import data
 
-    splits = require(namespace, "splits", data.Splits, "store what `data.load_splits()` returns")
+    splits = require(namespace, "splits", data.Splits, "store what `corpora.load_splits()` returns")
     frames = dict(splits.items())
     for name, frame in frames.items():
         if not isinstance(frame, pd.DataFrame) or not {"text", "label_id"} <= set(frame.columns) or frame.empty:
             raise NotYet(f"`splits.{name}` is not a table of texts with a `label_id` column: "
-                         "store what `data.load_splits()` returns in `splits`.")
+                         "store what `corpora.load_splits()` returns in `splits`.")
     leakage = require(namespace, "leakage", None, "store what `data.check_leakage(splits)` returns")
     if isinstance(leakage, bool):
         raise NotYet("`leakage` is a True/False; store the report itself, `data.check_leakage(splits)`: "
@@ -34,7 +34,7 @@ def _check_load_splits(namespace) -> str:
     if found:
         raise NotYet(f"{found} texts are in two splits ({', '.join(pair for pair, texts in shared.items() if texts)}), "
                      "so test scores would partly measure memory: load the splits with deduplication "
-                     "(`data.load_splits()`, without `dedupe=False`).")
+                     "(`corpora.load_splits()`, without `dedupe=False`).")
     sizes = ", ".join(f"{name} {len(frame)}" for name, frame in frames.items())
     return f"Messages per split: {sizes}; no text is in two splits."
 
@@ -42,19 +42,19 @@ def _check_load_splits(namespace) -> str:
 load_splits = Exercise(
     name="load the splits and check for leakage",
     checker=_check_load_splits,
-    hint_text="`splits = data.load_splits()`, then `splits.summary()` for the counts and "
+    hint_text="`splits = corpora.load_splits()`, then `splits.summary()` for the counts and "
               "`data.check_leakage(splits)` for the report.",
     solution_code='''
-# Exercise: load the course's splits into `splits` with `data.load_splits()` and print their summary (`splits.summary()`);
+# Exercise: load the course's splits into `splits` with `corpora.load_splits()` and print their summary (`splits.summary()`);
 # Exercise: then store the leakage report, `data.check_leakage(splits)`, in `leakage` and print it.
-splits = data.load_splits()
+splits = corpora.load_splits()
 print(splits.summary().to_string())
 
 leakage = data.check_leakage(splits)
 print(leakage)
 ''',
     alternative_code='''
-splits = data.load_splits(dedupe=True)
+splits = corpora.load_splits(dedupe=True)
 leakage = data.check_leakage(splits)
 print(leakage.ok)
 ''',
