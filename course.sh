@@ -103,10 +103,11 @@ case "$action" in
     if [ "$#" -gt 0 ]; then
       exec "$python_bin" -m pytest "$@"
     fi
-    # Everything in one run on every core (pytest-xdist): all of tests/ and every notebook under
-    # nbval. --dist loadscope keeps each test module, and each notebook's cells in order, on one
-    # worker; conftest.py gives each worker its share of the cores for torch's threads.
+    # Everything in one run on every core (pytest-xdist): every notebook under nbval, then all of
+    # tests/ (the notebooks first, so the longest items start first). --dist loadscope keeps each
+    # notebook's cells in order, and each test module, on one worker; conftest.py gives each
+    # worker its share of the cores for torch's threads.
     echo "course.sh: tests/ (unit, slow and browser tiers) and the notebooks (nbval), on every core"
-    exec "$python_bin" -m pytest -n auto --dist loadscope tests --nbval notebooks/
+    exec "$python_bin" -m pytest -n auto --dist loadscope --nbval notebooks/ tests
     ;;
 esac

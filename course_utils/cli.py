@@ -1,16 +1,27 @@
 """The command line, ``python -m course_utils`` (notebook 08): train, predict, doctor, quizzes, exercises.
 
-Introduced in the last notebook (08 · The whole path): the path the notebooks walk
-(load, deduplicate, split, fine-tune, evaluate, choose a threshold, save, reload,
-predict) as commands for any CSV file of texts and labels. ``course_utils.__main__``
-holds the argument parser and calls these functions.
+    python -m course_utils train FILE.csv --text-column C --label-column C [--model M] [--epochs N]
+        [--batch-size N] [--max-length N] [--lr X] [--output DIR] [--overwrite] [--seed N]
+    python -m course_utils predict DIR "a text" ["another text" ...]
+    python -m course_utils predict DIR --file FILE.csv [--text-column C] [--output OUT.csv] [--overwrite]
+    python -m course_utils doctor                      # will the course run here? one line per check
+    python -m course_utils quiz check [FILES]          # validate quiz files (default: the course's quizzes)
+    python -m course_utils quiz answer-key [-o FILE]   # the answer key as Markdown (default: stdout)
+    python -m course_utils exercises OUTDIR [--notebooks DIR] [--overwrite]   # workshop exercise copies
 
-Bad input (a missing, empty, binary or non-CSV file, a missing column, one class only,
-blank texts, an output that exists, an incomplete model folder) raises
-:class:`~course_utils.errors.CourseError` before anything is written; the command line
-prints it as one line and exits with status 2. ``train`` writes nothing until the end:
-the model, ``splits.json`` and ``metrics.json`` go into a temporary folder next to the
-output folder, which is renamed at the end.
+``train`` walks the path the notebooks walk (08 · The whole path): it reads the CSV, removes
+repeated texts, makes a stratified train/validation/test split with no text in two splits,
+fits the TF-IDF baseline, fine-tunes (the packaged all-MiniLM-L6-v2 by default, offline; its
+flags are built from :class:`course_utils.settings.TrainSettings`), prints the test metrics
+beside the baseline's, and saves the model, its tokenizer, the class names, for two classes the
+threshold chosen on validation, ``splits.json`` and ``metrics.json``. ``predict`` labels texts
+with such a folder; ``doctor`` (:mod:`course_utils.doctor`) checks the machine.
+
+One exit-code policy: bad input (a missing, empty, binary or non-CSV file, a missing column,
+one class only, blank texts, an output that exists without ``--overwrite``, an incomplete model
+folder, a malformed quiz file) is one line ``error: ...`` naming the problem and the fix, exit
+status 2, and nothing is written: ``train`` stages its output next to the target and renames
+it at the end. Ctrl-C leaves nothing behind (exit status 130).
 """
 
 from __future__ import annotations

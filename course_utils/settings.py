@@ -37,9 +37,11 @@ class TrainSettings:
     schedule="constant"`` is a common tutorial's recipe, for comparison.
     """
 
-    epochs: int | None = _setting(None, "passes over the training texts (default: the model's recipe)", int)
+    epochs: int | None = _setting(
+        None, "passes over the training texts (default: the model's recipe, 3 for the packaged model)", int)
     batch_size: int = _setting(16, "texts per optimizer step (16)", int)
-    lr: float | None = _setting(None, "peak learning rate (default: the model's recipe)", float)
+    lr: float | None = _setting(
+        None, "peak learning rate (default: the model's recipe, 1e-4 for the packaged model)", float)
     weight_decay: float = 0.01
     warmup_ratio: float | None = None
     head_lr_multiplier: float | None = None

@@ -8,7 +8,7 @@
 # site-packages), installs torch==$TORCH_VERSION (override with TORCH_SPEC, as in
 # course.sh), then requirements.txt with transformers pinned to $TRANSFORMERS_VERSION
 # (the last 4.x release), then this package, and runs in it what `bash course.sh test` runs:
-# `pytest -n auto --dist loadscope tests --nbval notebooks/`, or, given arguments, `pytest "$@"` only.
+# `pytest -n auto --dist loadscope --nbval notebooks/ tests` (the notebooks first: the longest items start first), or, given arguments, `pytest "$@"` only.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -55,4 +55,4 @@ echo "test_transformers4.sh: transformers $installed, torch $("$python_bin" -c '
 if [ "$#" -gt 0 ]; then
   exec "$python_bin" -m pytest "$@"
 fi
-exec "$python_bin" -m pytest -n auto --dist loadscope tests --nbval notebooks/
+exec "$python_bin" -m pytest -n auto --dist loadscope --nbval notebooks/ tests

@@ -89,7 +89,7 @@ def test_test_runs_tests_and_notebooks_in_one_run_on_every_core(tmp_path, tests_
     done = course_sh("test", extra_env=env, timeout=60)
     assert done.returncode == tests_status, done.stdout + done.stderr
     steps = [line for line in log.read_text().splitlines() if line.startswith("pytest")]
-    assert steps == ["pytest -n auto --dist loadscope tests --nbval notebooks/"]
+    assert steps == ["pytest -n auto --dist loadscope --nbval notebooks/ tests"]
 
     log.unlink()
     done = course_sh("test", "-m", "not slow and not browser", extra_env=env, timeout=60)

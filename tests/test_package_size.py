@@ -1,0 +1,35 @@
+"""course_utils stays small enough to read: a cap on its public names (scripts/package_size.py)."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import package_size  # noqa: E402 - a script of this repository, importable from scripts/
+
+PUBLIC_NAME_CAP = 100  # what the notebooks, the command line and the benchmarks call; the rest is private
+
+
+def test_public_names_stay_under_the_cap():
+    size = package_size.measure(ROOT / "course_utils")
+    assert size["public_names"] < PUBLIC_NAME_CAP, (
+        f"course_utils has {size['public_names']} public names (cap {PUBLIC_NAME_CAP}): make helpers that "
+        "no notebook calls private (a leading underscore)")
+
+
+def test_counts_names_code_and_docstrings(tmp_path):
+    (tmp_path / "one.py").write_text('"""Doc."""\n\nX = 1\n_Y = 2\n\n\ndef shown():\n    """Doc\n    more."""\n'
+                                     '    # a comment\n    return X\n\n\nclass _Hidden:\n    pass\n')
+    assert package_size.measure(tmp_path) == {"modules": 1, "lines": 15, "code": 6, "public_names": 2}
+    assert package_size.public_names(ast.parse("a = b = 1\nc: int = 2\ndef _d(): pass")) == ["a", "b", "c"]
+
+
+def test_the_script_prints_the_figures_and_refuses_a_missing_folder(capsys, tmp_path):
+    assert package_size.main([]) == 0
+    assert "public names" in capsys.readouterr().out
+    assert package_size.main([str(tmp_path / "missing")]) == 2
+    assert "is not a folder" in capsys.readouterr().err
