@@ -65,9 +65,8 @@ class TargetReached(Exception):
 class Clock:
     """Training seconds: runs while training, stopped while the model is scored on validation."""
 
-    def __init__(self, model, val_df, target: float, budget: float, tokenizer, evaluate_model=None):
+    def __init__(self, model, val_df, target: float, budget: float, tokenizer):
         self.model, self.val_df, self.target, self.budget, self.tokenizer = model, val_df, target, budget, tokenizer
-        self.evaluate_model = evaluate_model or model
         self.seconds, self.started = 0.0, time.perf_counter()
         self.scores: list[tuple[float, int, float]] = []  # (training seconds, samples seen, validation F1)
         self.reached_at: float | None = None
@@ -75,10 +74,12 @@ class Clock:
     def checkpoint(self, samples: int) -> bool:
         """Stop the clock, score on validation, restart it; True when training should stop."""
         from course_utils.prediction import evaluate
+        from course_utils.training import _full_precision
 
         self.seconds += time.perf_counter() - self.started
         was_training = self.model.training
-        f1 = evaluate(self.evaluate_model, self.tokenizer, self.val_df, max_length=MAX_LENGTH)["f1"]
+        with _full_precision(self.model):  # every system scored as evaluate() scores, without accelerate's autocast
+            f1 = evaluate(self.model, self.tokenizer, self.val_df, max_length=MAX_LENGTH)["f1"]
         self.model.train(was_training)
         self.scores.append((self.seconds, samples, f1))
         done = f1 >= self.target or self.seconds >= self.budget
@@ -107,9 +108,8 @@ def run_course_utils(model, tokenizer, train_df, clock, args, amp, compiled=Fals
     def scored_step(run, batch, step, epoch):  # train() runs the step; the clock scores the model at chosen steps
         result = real_step(run, batch, step, epoch)
         seen["samples"] += len(batch["labels"])
-        with training._full_precision(run.raw_model):  # scored as evaluate() scores, in full precision
-            if (step - 1) % steps_per_epoch + 1 in eval_steps and clock.checkpoint(seen["samples"]):
-                raise TargetReached
+        if (step - 1) % steps_per_epoch + 1 in eval_steps and clock.checkpoint(seen["samples"]):
+            raise TargetReached
         return result
 
     training._train_step = scored_step  # this process runs one system, then exits
@@ -156,24 +156,7 @@ def run_trainer_best(model, tokenizer, train_df, clock, args, amp):
                           train_dataset=features, data_collator=DataCollatorWithPadding(tokenizer),
                           callbacks=[Score()])
         trainer.remove_callback(PrinterCallback)
-        # score in full precision, as for the other systems: evaluate the model with the forward
-        # accelerate had before it wrapped it in autocast
-        clock.evaluate_model = _UnwrappedForward(model)
         trainer.train()
-
-
-class _UnwrappedForward:
-    """Calls ``model``'s forward without the autocast wrapper accelerate adds for mixed precision."""
-
-    def __init__(self, model):
-        self.model = model
-
-    def __getattr__(self, name):
-        return getattr(self.model, name)
-
-    def __call__(self, *args, **kwargs):
-        forward = getattr(self.model, "_original_forward", None) or self.model.forward
-        return forward(*args, **kwargs)
 
 
 def run_tutorial(model, tokenizer, train_df, clock, args, amp):
@@ -225,7 +208,7 @@ def run_one(name: str, args, target: float, queue) -> None:
         from course_utils.device import get_device
         from course_utils.models import choose_model, load_classifier
         from course_utils.prediction import evaluate
-        from course_utils.training import set_seed
+        from course_utils.training import _full_precision, set_seed
 
         if args.threads:
             import torch
@@ -240,7 +223,8 @@ def run_one(name: str, args, target: float, queue) -> None:
         clock = Clock(model, val_df, target, args.budget, tokenizer)
         RUNNERS[name](model, tokenizer, train_df, clock, args, amp)
         last_seconds, last_samples, last_f1 = clock.scores[-1]
-        test = evaluate(clock.evaluate_model, tokenizer, test_df, max_length=MAX_LENGTH)
+        with _full_precision(model):  # Trainer leaves accelerate's autocast on the model's forward
+            test = evaluate(model, tokenizer, test_df, max_length=MAX_LENGTH)
         queue.put({"system": name, "seed": args.seed, "reached_at": clock.reached_at, "seconds": last_seconds,
                    "samples": last_samples, "val_f1": last_f1, "best_val_f1": max(f1 for *_, f1 in clock.scores),
                    "test_f1": test["f1"], "evaluations": len(clock.scores), "precision": amp or "fp32"})
