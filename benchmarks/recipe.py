@@ -97,13 +97,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--select", choices=("score", "loss"), default="score",
                         help="which epoch's weights train() keeps: the best validation score (the default, as "
                              "the notebooks) or the lowest validation loss")
+    parser.add_argument("--eval-size", type=int, default=None,
+                        help="validation and test texts each, stratified (default: the whole splits; "
+                             "a smaller size only checks that the script runs)")
     parser.add_argument("--model", default="packaged")
     args = parser.parse_args(argv)
     offline_by_default(args.model)
 
     import numpy as np
 
-    from course_utils import prediction, training
+    from course_utils import data, prediction, training
     from course_utils.baseline import _BASELINE_NAME, fit_baseline
     from course_utils.data import SEED
     from course_utils.metrics import bootstrap_difference, choose_threshold, _metric_function
@@ -111,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
 
     size = args.size or ("1000" if args.data == "spam" else "fast")
     train_df, val_df, test_df, metric, max_length, batch_size = load(args.data, size, SEED)
+    if args.eval_size is not None:
+        val_df, test_df = (data.subsample(frame, args.eval_size, seed=SEED) for frame in (val_df, test_df))
     score = _metric_function(metric)
     y_val, y_test = val_df["label_id"].to_numpy(), test_df["label_id"].to_numpy()
     what = "spam F1" if metric == "f1" else "macro F1"

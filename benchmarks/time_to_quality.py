@@ -198,7 +198,9 @@ def load_data(args):
 
     splits = load_splits()
     train_df = splits.train if args.train_size is None else subsample(splits.train, args.train_size, seed=42)
-    return train_df, splits.val, splits.test
+    val_df, test_df = (splits.val, splits.test) if args.eval_size is None else (
+        subsample(splits.val, args.eval_size, seed=42), subsample(splits.test, args.eval_size, seed=42))
+    return train_df, val_df, test_df
 
 
 def run_one(name: str, args, target: float, queue) -> None:
@@ -240,6 +242,9 @@ def parse_args(argv=None):
     parser.add_argument("--seeds", default="42,43,44", help="training seeds (default 42,43,44)")
     parser.add_argument("--train-size", type=int, default=None,
                         help="training messages, stratified (default: the whole training split)")
+    parser.add_argument("--eval-size", type=int, default=None,
+                        help="validation and test messages each, stratified (default: the whole splits; "
+                             "a smaller size only checks that the script runs)")
     parser.add_argument("--evals-per-epoch", type=int, default=4, help="validation scores per epoch (default 4)")
     parser.add_argument("--budget", type=float, default=900,
                         help="training seconds after which a run stops even below the target (default 900)")

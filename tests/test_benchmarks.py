@@ -63,26 +63,29 @@ def check_loops(output: str, loops: tuple[str, ...]) -> None:
     assert "warning:" not in output  # no loop computed in another precision than it was given
 
 
-def test_train_speed_against_both_trainers():
-    output = run_script("train_speed.py", *TINY, "--peak-seconds", "0.1", "--loops", "course_utils,trainer,trainer_best")
-    check_loops(output, ("course_utils", "trainer", "trainer_best"))
-    assert number(output, "ratio_vs_trainer") > 0
-    assert number(output, "ratio_vs_trainer_best") > 0
-    assert "ratio_vs_seeds=n/a" in output
+@pytest.fixture(scope="module")
+def speed_output() -> str:
+    """One tiny run of every default loop and the fp32 comparison (each loop in its own process)."""
+    return run_script("train_speed.py", *TINY, "--peak-seconds", "0.1",
+                      "--loops", "course_utils,trainer,trainer_best,seeds,course_utils_fp32")
+
+
+def test_train_speed_against_both_trainers(speed_output):
+    check_loops(speed_output, ("course_utils", "trainer", "trainer_best"))
+    assert number(speed_output, "ratio_vs_trainer") > 0
+    assert number(speed_output, "ratio_vs_trainer_best") > 0
     precision = default_precision()  # Trainer must really apply the same autocast as course_utils
     for loop in ("course_utils", "trainer", "trainer_best"):
-        assert f"computed in {precision} " in row(output, loop)
+        assert f"computed in {precision} " in row(speed_output, loop)
 
 
-def test_train_speed_against_the_tutorial_loop_and_fp32():
-    output = run_script("train_speed.py", *TINY, "--peak-seconds", "0.1",
-                        "--loops", "course_utils,seeds,course_utils_fp32")
-    check_loops(output, ("course_utils", "seeds", "course_utils_fp32"))
-    assert number(output, "ratio_vs_seeds") > 0
-    assert number(output, "ratio_vs_fp32") > 0
-    assert f"computed in {default_precision()} " in row(output, "course_utils")
+def test_train_speed_against_the_tutorial_loop_and_fp32(speed_output):
+    check_loops(speed_output, ("course_utils", "seeds", "course_utils_fp32"))
+    assert number(speed_output, "ratio_vs_seeds") > 0
+    assert number(speed_output, "ratio_vs_fp32") > 0
+    assert f"computed in {default_precision()} " in row(speed_output, "course_utils")
     for loop in ("seeds", "course_utils_fp32"):  # the tutorial's loop as written, and the fp32 comparison
-        assert "computed in fp32 " in row(output, loop)
+        assert "computed in fp32 " in row(speed_output, loop)
 
 
 def import_train_speed():
@@ -132,7 +135,7 @@ def test_predict_speed_agrees_with_pipeline():
 
 
 def test_recipe_script_prints_the_baseline_the_seeds_and_the_goal():
-    output = run_script("recipe.py", "--size", "40", "--seeds", "1,2", "--epochs", "1")
+    output = run_script("recipe.py", "--size", "40", "--eval-size", "60", "--seeds", "1,2", "--epochs", "1")
     assert re.search(r"^baseline: TF-IDF \+ linear SVM \(C=", output, re.MULTILINE)
     assert len(re.findall(r"^seed [12]: lr 0\.0001 \(head x10\), 1 epochs, .*minus baseline [-+]\d\.\d{4} "
                           r"\(95% paired bootstrap", output, re.MULTILINE)) == 2
@@ -143,7 +146,7 @@ def test_recipe_script_prints_the_baseline_the_seeds_and_the_goal():
 
 def test_time_to_quality_reaches_a_target_and_prints_the_ratio():
     # target 0: every system reaches it at its first scoring, so the run is short and the ratio defined
-    output = run_script("time_to_quality.py", "--train-size", "48", "--seeds", "1", "--target", "0",
+    output = run_script("time_to_quality.py", "--train-size", "48", "--eval-size", "40", "--seeds", "1", "--target", "0",
                         "--evals-per-epoch", "2", "--systems", "course_utils,trainer_best,tutorial")
     assert re.search(r"^baseline \(TF-IDF \+ linear SVM\): val spam F1 \d\.\d{3}, test spam F1 \d\.\d{3}; "
                      r"target: val spam F1 >= 0\.000", output, re.MULTILINE)
