@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import ast
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "scripts"))
+import package_size  # scripts/ is on pytest's pythonpath (pyproject.toml)
 
-import package_size  # noqa: E402 - a script of this repository, importable from scripts/
+ROOT = Path(__file__).resolve().parents[1]
 
 PUBLIC_NAME_CAP = 100  # what the notebooks, the command line and the benchmarks call; the rest is private
 
