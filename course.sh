@@ -87,12 +87,12 @@ case "$action" in
     exec "$python_bin" -m jupyterlab "${lab_args[@]}"
     ;;
   doctor)
-    exec "$python_bin" -m course_utils doctor
+    exec "$python_bin" -m courseware doctor
     ;;
   exercises)
     # exercise copies (solutions removed) into workshop/, which the lab shows beside notebooks/
     shift || true
-    exec "$python_bin" -m course_utils exercises workshop/ "$@"
+    exec "$python_bin" -m courseware exercises workshop/ "$@"
     ;;
   test)
     if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
@@ -106,8 +106,15 @@ case "$action" in
     # Everything in one run on every core (pytest-xdist): every notebook under nbval, then all of
     # tests/ (the notebooks first, so the longest items start first). --dist loadscope keeps each
     # notebook's cells in order, and each test module, on one worker; conftest.py gives each
-    # worker its share of the cores for torch's threads.
+    # worker its share of the cores for torch's threads. xdist deals the first scopes out in turn
+    # (first to worker 1, second to worker 2, ...), so the notebooks that train most come first and
+    # in an order that spreads them: in file order, 04, 06 and 08 all went to one worker.
+    notebooks=()
+    for heavy in 04 06 07 05 08; do notebooks+=(notebooks/"$heavy"_*.ipynb); done
+    for notebook in notebooks/[0-9]*.ipynb; do
+      case " ${notebooks[*]} " in *" $notebook "*) ;; *) notebooks+=("$notebook") ;; esac
+    done
     echo "course.sh: tests/ (unit, slow and browser tiers) and the notebooks (nbval), on every core"
-    exec "$python_bin" -m pytest -n auto --dist loadscope --nbval notebooks/ tests
+    exec "$python_bin" -m pytest -n auto --dist loadscope --nbval "${notebooks[@]}" tests
     ;;
 esac

@@ -107,10 +107,10 @@ def main(argv: list[str] | None = None) -> int:
     import numpy as np
 
     from course_utils import data, prediction, training
-    from course_utils.baseline import _BASELINE_NAME, fit_baseline
+    from course_utils.baseline import Baseline, fit_baseline
     from course_utils.data import SEED
     from course_utils.metrics import bootstrap_difference, choose_threshold, _metric_function
-    from course_utils.models import choose_model, load_classifier, recipe_for_model
+    from course_utils.models import Recipe, choose_model, load_classifier
 
     size = args.size or ("1000" if args.data == "spam" else "fast")
     train_df, val_df, test_df, metric, max_length, batch_size = load(args.data, size, SEED)
@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         model, tokenizer = load_classifier(choice, label_names=names, verbose=False)
         if args.pooling == "mean":
             use_mean_pooling(model)
-        recipe = recipe_for_model(model)
+        recipe = Recipe.for_model(model)
         settings = {"lr": args.lr or recipe.lr, "epochs": args.epochs or recipe.epochs,
                     "warmup_ratio": recipe.warmup_ratio if args.warmup is None else args.warmup,
                     "head_lr_multiplier": args.head_mult or recipe.head_lr_multiplier}
@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     margin = mean - baseline_score
     print(f"\nfine-tuned ({len(scores)} seeds): test {what} mean {mean:.4f}, sd {spread:.4f}, "
           f"min {min(scores):.4f}, max {max(scores):.4f}")
-    print(f"baseline ({_BASELINE_NAME}): test {what} {baseline_score:.4f}")
+    print(f"baseline ({Baseline.name}): test {what} {baseline_score:.4f}")
     beaten = sum(row["difference"].low > 0 for row in rows)
     print(f"mean margin over the baseline {margin:+.4f}; the paired interval excludes 0 for {beaten} of "
           f"{len(rows)} seeds")

@@ -13,7 +13,7 @@ validation split by ``course_utils.prediction.evaluate`` (full precision), and t
 the first score at or above the target. The systems:
 
 - ``course_utils``: ``course_utils.training.train`` with the model family's recipe
-  (``course_utils.models.recipe_for_model``: peak rate 1e-4, 10x that for the pooler and the
+  (``course_utils.settings.Recipe.for_model``: peak rate 1e-4, 10x that for the pooler and the
   head, 10% warmup, linear decay, 3 epochs), length-grouped batches of 16, fused AdamW, its
   default mixed precision (bf16 autocast on a CPU with bf16 instructions);
 - ``trainer_best``: ``transformers.Trainer`` as a practitioner would set it: ``--trainer-lr``

@@ -11,7 +11,7 @@ learning rate (``--lr`` gives every loop one rate, and ``course_utils`` one rate
 the first four run by default:
 
 - ``course_utils``: :func:`course_utils.training.train` with the model family's recipe
-  (:func:`course_utils.models.recipe_for_model`: for the packaged model a peak rate of 1e-4 and
+  (:func:`course_utils.settings.Recipe.for_model`: for the packaged model a peak rate of 1e-4 and
   10x that for the pooler and the head; length-grouped dynamic padding, fused AdamW with weight
   decay 0.01, linear warmup over 10% of the steps then decay, gradient clipping; its default
   mixed precision: bf16 autocast on a CPU with bf16 instructions or a CUDA GPU of compute

@@ -1,6 +1,7 @@
-"""Support package for the notebook course *Fine-tuning BERT for text classification*.
+"""The library the notebook course *Fine-tuning BERT for text classification* teaches.
 
-One module per concern, each introduced by a notebook:
+One module per concern, each introduced by a notebook. The course's machinery (the quizzes, the
+self-checking exercises and ``doctor``) is the sibling package ``courseware``, installed with this one.
 
 - ``course_utils.device``     -- notebook 00: CUDA, Apple MPS or CPU, described in one line
 - ``course_utils.models``     -- notebook 00: which checkpoint to use (offline by default) and loading it
@@ -15,11 +16,8 @@ One module per concern, each introduced by a notebook:
 - ``course_utils.baseline``   -- notebook 04: the TF-IDF + linear SVM baseline every fine-tune is compared with
 - ``course_utils.metrics``    -- notebook 05: classification metrics, calibration and thresholds
 - ``course_utils.plots``      -- notebook 05: confusion matrices and curves
-- ``course_utils.widgets``    -- notebooks 05 and 08: an ipywidgets view with its static fallback
-- ``course_utils.quiz``       -- every notebook: quizzes and flashcards
-- ``course_utils.exercises``  -- notebook 00: exercises that check themselves, and workshop copies
-  (each notebook's checks are in ``course_utils.exercise_checks``)
-- ``course_utils.cli``        -- notebook 08: the command line (``python -m course_utils``); ``doctor`` checks a machine
+- ``course_utils.widgets``    -- notebooks 05 and 08: an ipywidgets view with its static fallback (the quizzes use it too)
+- ``course_utils.cli``        -- notebook 08: the command line (``python -m course_utils train|predict``)
 - ``course_utils.errors``     -- notebook 00: the one error type, and showing an expected error in one line
 - ``course_utils.files``      -- atomic writes with the usual permissions (used by the other modules)
 

@@ -15,16 +15,14 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 
 from course_utils.errors import CourseError
 
-__all__ = ["Baseline", "_BASELINE_NAME", "fit_baseline"]
-
-#: How the baseline is named wherever a score of it is printed.
-_BASELINE_NAME = "TF-IDF + linear SVM"
+__all__ = ["Baseline", "fit_baseline"]
 
 #: The values of the SVM's ``C`` tried on validation (smaller: stronger regularisation).
 _C_GRID: tuple[float, ...] = (0.1, 0.3, 1.0, 3.0, 10.0)
@@ -34,6 +32,7 @@ _C_GRID: tuple[float, ...] = (0.1, 0.3, 1.0, 3.0, 10.0)
 class Baseline:
     """A fitted TF-IDF + linear SVM classifier and how it was chosen (notebook 04)."""
 
+    name: ClassVar[str] = "TF-IDF + linear SVM"  # how it is named wherever a score of it is printed
     pipeline: object  # sklearn.pipeline.Pipeline: vectoriser, then LinearSVC
     C: float
     metric: str
@@ -45,7 +44,7 @@ class Baseline:
         return self.pipeline.predict(list(texts))
 
     def __str__(self) -> str:
-        return (f"{_BASELINE_NAME} (C={self.C:g}, chosen on validation: {self.metric} {self.val_score:.3f}; "
+        return (f"{self.name} (C={self.C:g}, chosen on validation: {self.metric} {self.val_score:.3f}; "
                 f"fitted in {self.seconds:.1f} s)")
 
 

@@ -1,13 +1,9 @@
-"""The command line, ``python -m course_utils`` (notebook 08): train, predict, doctor, quizzes, exercises.
+"""The command line, ``python -m course_utils`` (notebook 08): train and predict.
 
     python -m course_utils train FILE.csv --text-column C --label-column C [--model M] [--epochs N]
         [--batch-size N] [--max-length N] [--lr X] [--output DIR] [--overwrite] [--seed N]
     python -m course_utils predict DIR "a text" ["another text" ...]
     python -m course_utils predict DIR --file FILE.csv [--text-column C] [--output OUT.csv] [--overwrite]
-    python -m course_utils doctor                      # will the course run here? one line per check
-    python -m course_utils quiz check [FILES]          # validate quiz files (default: the course's quizzes)
-    python -m course_utils quiz answer-key [-o FILE]   # the answer key as Markdown (default: stdout)
-    python -m course_utils exercises OUTDIR [--notebooks DIR] [--overwrite]   # workshop exercise copies
 
 ``train`` walks the path the notebooks walk (08 · The whole path): it reads the CSV, removes
 repeated texts, makes a stratified train/validation/test split with no text in two splits,
@@ -15,11 +11,12 @@ fits the TF-IDF baseline, fine-tunes (the packaged all-MiniLM-L6-v2 by default, 
 flags are built from :class:`course_utils.settings.TrainSettings`), prints the test metrics
 beside the baseline's, and saves the model, its tokenizer, the class names, for two classes the
 threshold chosen on validation, ``splits.json`` and ``metrics.json``. ``predict`` labels texts
-with such a folder; ``doctor`` (:mod:`course_utils.doctor`) checks the machine.
+with such a folder. The course's own commands (``doctor``, ``quiz``, ``exercises``) are
+``python -m courseware`` (:mod:`courseware.cli`).
 
 One exit-code policy: bad input (a missing, empty, binary or non-CSV file, a missing column,
 one class only, blank texts, an output that exists without ``--overwrite``, an incomplete model
-folder, a malformed quiz file) is one line ``error: ...`` naming the problem and the fix, exit
+folder) is one line ``error: ...`` naming the problem and the fix, exit
 status 2, and nothing is written: ``train`` stages its output next to the target and renames
 it at the end. Ctrl-C leaves nothing behind (exit status 130).
 """
@@ -27,6 +24,7 @@ it at the end. Ctrl-C leaves nothing behind (exit status 130).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import shutil
 import sys
@@ -34,10 +32,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from course_utils.baseline import _BASELINE_NAME
+from course_utils.baseline import Baseline
 from course_utils.errors import CourseError
 from course_utils.files import atomic_write_text, display_path
-from course_utils.settings import TrainSettings
+from course_utils.settings import MAX_LENGTH, SEED, TrainSettings
 
 __all__ = ["main"]
 
@@ -134,20 +132,23 @@ def _split_counts(splits, label_names: Sequence[str]) -> dict:
 
 
 def _score_predictions(y_true, y_pred, label_names: Sequence[str]) -> dict:
-    """Accuracy, per-class precision/recall/F1/support, macro and weighted F1 (``metrics.json``)."""
-    from course_utils.metrics import average_scores, per_class_scores
+    """Accuracy, per-class precision/recall/F1/support, macro and weighted averages (``metrics.json``):
+    scikit-learn's ``classification_report``."""
+    import numpy as np
+    from sklearn.metrics import classification_report
 
-    table = per_class_scores(y_true, y_pred, label_names)
-    averages = average_scores(y_true, y_pred, label_names)
-    per_class = {str(name): {"precision": float(row["precision"]), "recall": float(row["recall"]),
-                             "f1": float(row["f1"]), "support": int(row["support"])}
-                 for name, row in table.iterrows()}
-    support = table["support"].to_numpy()
-    weight = support / support.sum() if support.sum() else support
-    return {"texts": int(len(y_true)), "accuracy": averages["accuracy"], "per_class": per_class,
-            "macro_precision": averages["macro_precision"], "macro_recall": averages["macro_recall"],
-            "macro_f1": averages["macro_f1"], "weighted_precision": float((table["precision"] * weight).sum()),
-            "weighted_recall": float((table["recall"] * weight).sum()), "weighted_f1": averages["weighted_f1"]}
+    report = classification_report(y_true, y_pred, labels=list(range(len(label_names))),
+                                   target_names=[str(name) for name in label_names], output_dict=True, zero_division=0)
+
+    def row(name: str) -> dict:
+        return {"precision": float(report[name]["precision"]), "recall": float(report[name]["recall"]),
+                "f1": float(report[name]["f1-score"]), "support": int(report[name]["support"])}
+
+    scores = {"texts": int(len(y_true)), "accuracy": float(np.mean(np.asarray(y_true) == np.asarray(y_pred))),
+              "per_class": {str(name): row(str(name)) for name in label_names}}
+    for average in ("macro", "weighted"):
+        scores.update({f"{average}_{key}": value for key, value in row(f"{average} avg").items() if key != "support"})
+    return scores
 
 
 def _metrics_table(metrics: dict) -> str:
@@ -167,31 +168,36 @@ def _metrics_table(metrics: dict) -> str:
     return "\n".join(lines)
 
 
-def _positive_last(label_names: Sequence[str], positive_label: str) -> list[str]:
-    """The class order that makes ``positive_label`` class 1 (two classes only), or :class:`CourseError`."""
+def _positive_class(label_names: Sequence[str], positive_label: str | None) -> int:
+    """The class number ``--positive-label`` names (two classes only; default: class 1), or :class:`CourseError`."""
+    if positive_label is None:
+        return 1
     if positive_label not in label_names:
         raise CourseError(f"--positive-label {positive_label!r} is not one of the labels "
                           f"{list(label_names)}. Fix: name one of them.")
     if len(label_names) != 2:
         raise CourseError(f"--positive-label is for two classes; this file has {len(label_names)}. "
                           "Fix: leave it out (every class is scored on its own, and macro F1 sums them up).")
-    return [name for name in label_names if name != positive_label] + [positive_label]
+    return list(label_names).index(positive_label)
 
 
-def _compare_with_baseline(y_true, model_pred, baseline_pred, metric: str) -> dict:
+def _compare_with_baseline(y_true, model_pred, baseline_pred, metric: str, positive: int = 1) -> dict:
     """The fine-tuned model's score, the baseline's, and the paired bootstrap interval of the difference."""
-    from course_utils.metrics import bootstrap_difference, _metric_function
+    from course_utils.metrics import average_scores, bootstrap_difference, classification_scores
 
-    score = _metric_function(metric)
-    difference = bootstrap_difference(y_true, model_pred, baseline_pred, metric)
+    def score(true, predicted) -> float:
+        return classification_scores(true, predicted, positive)["f1"] if metric == "f1" else \
+            average_scores(true, predicted)[metric]
+
+    difference = bootstrap_difference(y_true, model_pred, baseline_pred, metric, positive=positive)
     return {"fine_tuned": float(score(y_true, model_pred)), "baseline": float(score(y_true, baseline_pred)),
             "difference": difference.estimate, "difference_low": difference.low, "difference_high": difference.high}
 
 
-def _comparison_line(comparison: dict, metric: str, label_names: Sequence[str]) -> str:
+def _comparison_line(comparison: dict, metric: str, label_names: Sequence[str], positive: int = 1) -> str:
     """One line: baseline and fine-tuned score, the difference with its interval, and the verdict."""
-    what = f"{label_names[1]} F1" if metric == "f1" else "macro F1"
-    line = (f"Baseline ({_BASELINE_NAME}): {what} {comparison['baseline']:.3f}; fine-tuned: {what} "
+    what = f"{label_names[positive]} F1" if metric == "f1" else "macro F1"
+    line = (f"Baseline ({Baseline.name}): {what} {comparison['baseline']:.3f}; fine-tuned: {what} "
             f"{comparison['fine_tuned']:.3f}; difference {comparison['difference']:+.3f} "
             f"(95% paired bootstrap interval {comparison['difference_low']:+.3f} to {comparison['difference_high']:+.3f}).")
     advice = "try more epochs, another learning rate (--lr) or more labelled texts; or use the baseline."
@@ -209,7 +215,7 @@ def _learning_warning(result, num_classes: int) -> str | None:
     """A warning when validation loss stayed near the uniform guess's (ln K): the model has not learned."""
     import math
 
-    rows = result.epochs
+    rows = result.per_epoch
     if "val_loss" not in rows.columns or rows.empty:
         return None
     best_loss = float(rows["val_loss"].min())
@@ -245,10 +251,9 @@ def _train(request: _TrainRequest, target: Path) -> int:
     from course_utils.data import load_csv
 
     data = load_csv(request.csv, request.text_column, request.label_column)
-    if request.positive_label is not None:
-        data = load_csv(request.csv, request.text_column, request.label_column,
-                        label_order=_positive_last(data.label_names, request.positive_label))
     names = data.label_names
+    positive = _positive_class(names, request.positive_label)  # decided once, in the settings
+    settings = dataclasses.replace(settings, positive=positive)
     counts = data.frame["label_id"].value_counts()
     print(f"Read {data.source}: {_count(data.rows_read, 'row')} (encoding {data.encoding}); "
           f"{_count(data.duplicates_removed, 'repeated text')} removed, {len(data.frame):,} left.")
@@ -264,16 +269,15 @@ def _train(request: _TrainRequest, target: Path) -> int:
 
     from course_utils import prediction, training
     from course_utils import metrics as metrics_module
+    from course_utils.baseline import fit_baseline
     from course_utils.metrics import choose_threshold, classification_scores, predict_at_threshold
     from course_utils.models import choose_model, load_classifier, save_classifier
 
-    from course_utils.baseline import fit_baseline
-
     metric_name = "f1" if len(names) == 2 else "macro_f1"
-    baseline = fit_baseline(splits.train, splits.val, metric=metric_name)
+    baseline = fit_baseline(splits.train, splits.val, metric=metric_name, positive=positive)
     print(f"Baseline: {baseline}")
     if len(names) == 2:
-        print(f"Positive class: {names[1]} (its F1 is the score; "
+        print(f"Positive class: {names[positive]} (its F1 is the score; "
               + ("chosen with --positive-label)" if request.positive_label else
                  f"the second in sorted order; choose with --positive-label {names[0]})"))
 
@@ -298,8 +302,8 @@ def _train(request: _TrainRequest, target: Path) -> int:
     test_pred = test_probs.argmax(axis=1)
     metrics = _score_predictions(y_test, test_pred, names)
     baseline_pred = baseline.predict(splits.test["text"])
-    comparison = _compare_with_baseline(y_test, test_pred, baseline_pred, metric_name)
-    metrics["baseline"] = {"name": _BASELINE_NAME, "C": baseline.C, "metric": metric_name,
+    comparison = _compare_with_baseline(y_test, test_pred, baseline_pred, metric_name, positive)
+    metrics["baseline"] = {"name": Baseline.name, "C": baseline.C, "metric": metric_name,
                            "test": _score_predictions(y_test, baseline_pred, names), **comparison}
     metrics.update({"model": choice.name, "epochs": epochs, "best_epoch": result.best_epoch,
                     "batch_size": settings.batch_size, "max_length": settings.max_length, "lr": lr,
@@ -308,7 +312,7 @@ def _train(request: _TrainRequest, target: Path) -> int:
     print(f"\nTest metrics ({len(y_test):,} texts, the most probable class; weights of epoch "
           f"{result.best_epoch} of {epochs}, the best on validation):")
     print(_metrics_table(metrics))
-    print(_comparison_line(comparison, metric_name, names))
+    print(_comparison_line(comparison, metric_name, names, positive))
     not_learned = _learning_warning(result, len(names))
     if not_learned:
         print(not_learned)
@@ -317,21 +321,21 @@ def _train(request: _TrainRequest, target: Path) -> int:
     if len(names) == 2:
         val_probs = prediction.predict_proba(model, tokenizer, splits.val["text"].tolist(),
                                            max_length=settings.max_length)
-        choice_made = choose_threshold(splits.val["label_id"].to_numpy(), val_probs, metric="f1",
+        choice_made = choose_threshold(splits.val["label_id"].to_numpy(), val_probs, metric="f1", positive=positive,
                                        min_positives=metrics_module.MIN_THRESHOLD_POSITIVES)
-        at_threshold = predict_at_threshold(test_probs, choice_made.value)
-        scores = classification_scores(y_test, at_threshold)
+        at_threshold = predict_at_threshold(test_probs, choice_made.value, positive)
+        scores = classification_scores(y_test, at_threshold, positive)
         metrics["threshold"] = {"value": choice_made.value, "tuned": choice_made.tuned, "chosen_on": "validation",
                                 "metric": "f1", "val_positives": choice_made.positives,
-                                "positive_label": names[1],
+                                "positive_label": names[positive],
                                 "test": {key: float(scores[key]) for key in ("accuracy", "precision", "recall", "f1")}}
         if choice_made.tuned:
             threshold = choice_made.value
-            print(f"\nThreshold for {names[1]}: {choice_made}. At it, on test: "
+            print(f"\nThreshold for {names[positive]}: {choice_made}. At it, on test: "
                   f"precision {scores['precision']:.3f}, recall {scores['recall']:.3f}, F1 {scores['f1']:.3f}, "
                   f"accuracy {scores['accuracy']:.3f}.")
         else:
-            print(f"\nThreshold for {names[1]}: {choice_made} (the model is saved without a tuned threshold).")
+            print(f"\nThreshold for {names[positive]}: {choice_made} (the model is saved without a tuned threshold).")
 
     splits_record = {"source": str(data.source), "rows_read": data.rows_read,
                      "duplicates_removed": data.duplicates_removed, "texts": int(len(data.frame)),
@@ -355,9 +359,9 @@ def _train(request: _TrainRequest, target: Path) -> int:
 
 def _read_texts_csv(path: str | Path, text_column: str):
     """``(frame, texts)``: the CSV file as read and its column ``text_column`` checked (no blanks), or :class:`CourseError`."""
-    from course_utils.data import check_texts, _read_csv_table
+    from course_utils.data import check_texts, read_csv_table
 
-    frame, _ = _read_csv_table(path, min_columns=1)
+    frame, _ = read_csv_table(path, min_columns=1)
     if text_column not in frame.columns:
         raise CourseError(f"{path} has no column {text_column!r}; its columns are "
                           f"{[str(column) for column in frame.columns]}. Fix: name the text column with --text-column.")
@@ -401,17 +405,17 @@ def _predictions_table(frame, width: int = 70) -> str:
 
 
 def _predict_command(model_dir: str, texts: Sequence[str], file: str | None, text_column: str,
-                    output: str | None, overwrite: bool = False, max_length: int = 128) -> int:
+                    output: str | None, overwrite: bool = False, max_length: int | None = None) -> int:
     """Label texts (arguments or a CSV column) with a model saved by ``train``; print or write a CSV."""
     from course_utils.data import check_texts
-    from course_utils.models import _check_model_folder, load_finetuned, saved_threshold
+    from course_utils.models import check_model_folder, load_finetuned, saved_positive, saved_threshold
 
     if file and texts:
         raise CourseError("Give either TEXT arguments or --file, not both. Fix: drop one of them.")
     if not file and not texts:
         raise CourseError("Nothing to predict. Fix: pass texts in quotes after the model folder, "
                           "or --file FILE.csv --text-column C.")
-    _check_model_folder(model_dir)
+    check_model_folder(model_dir)
     if output:
         write_target = Path(output).expanduser().absolute()
         if write_target.exists() and not overwrite:
@@ -438,91 +442,14 @@ def _predict_command(model_dir: str, texts: Sequence[str], file: str | None, tex
     else:
         print(_predictions_table(predictions))
     if threshold is not None:
-        print(f"({model.config.id2label[1]} when its probability is at least {threshold:.2f}, "
+        print(f"({model.config.id2label[saved_positive(model)]} when its probability is at least {threshold:.2f}, "
               "the threshold saved with the model)")
     return 0
 
 
 # ---------------------------------------------------------------------------
-# the parser and the other commands
+# the parser
 # ---------------------------------------------------------------------------
-
-
-def _quiz_files(files: list[str]) -> list:
-    """The files named, or every quiz file shipped with the course."""
-    from course_utils.quiz import _quiz_files as course_quizzes
-
-    return [Path(file) for file in files] if files else course_quizzes()
-
-
-def _quiz_check(files: list[str]) -> int:
-    """Validate each file; print one line per file; exit status 2 if any file is malformed."""
-    from course_utils.files import display_path
-    from course_utils.quiz import _load_quiz
-
-    failures = 0
-    for path in _quiz_files(files):
-        try:
-            quiz = _load_quiz(path)
-        except CourseError as error:
-            failures += 1
-            print(f"error: {error}", file=sys.stderr)
-            continue
-        count = len(quiz.items)
-        print(f"ok: {display_path(quiz.path)} ({count} item{'s' if count != 1 else ''})")
-    if failures:
-        print(f"{failures} quiz file{'s' if failures != 1 else ''} refused.", file=sys.stderr)
-    return 2 if failures else 0
-
-
-def _quiz_answer_key(files: list[str], output: str | None) -> int:
-    """Write the answer key for all quiz files (all validated first) to ``output`` or stdout."""
-    from course_utils.quiz import _answer_key_markdown, _load_quiz
-
-    quizzes = [_load_quiz(path) for path in _quiz_files(files)]
-    text = _answer_key_markdown(quizzes)
-    if output is None or output == "-":
-        sys.stdout.write(text)
-        return 0
-    target = Path(output)
-    if not target.parent.is_dir():
-        raise CourseError(f"Cannot write {target}: the folder {target.parent} does not exist. "
-                          "Fix: create it or choose another path.")
-    atomic_write_text(target, text)
-    print(f"wrote {target} ({sum(len(quiz.items) for quiz in quizzes)} items from {len(quizzes)} quizzes)")
-    return 0
-
-
-def _exercises_command(out_dir: str, notebooks: str | None, overwrite: bool) -> int:
-    """Write exercise copies (course_utils.exercises); one line per notebook. Bad input: exit status 2."""
-    import warnings
-
-    from course_utils.exercises import _count_exercises, _default_notebooks_dir, make_exercises
-    from course_utils.files import display_path
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            written = make_exercises(notebooks or _default_notebooks_dir(), out_dir, overwrite=overwrite)
-        except CourseError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 2
-    for warning in caught:
-        print(f"warning: {warning.message}", file=sys.stderr)
-    total = 0
-    for path in written:
-        count = _count_exercises(path)
-        total += count
-        print(f"{display_path(path)}: {count} exercise{'s' if count != 1 else ''}")
-    print(f"{total} exercises in {len(written)} notebooks, written to {display_path(Path(out_dir))}")
-    return 0
-
-
-def _add_exercises_parser(commands) -> None:
-    exercises = commands.add_parser("exercises", help="write exercise copies of the notebooks (solutions removed)")
-    exercises.add_argument("out_dir", metavar="OUTDIR", help="folder for the copies (new or empty)")
-    exercises.add_argument("--notebooks", metavar="DIR", help="the notebooks folder (default: the course's notebooks/)")
-    exercises.add_argument("--overwrite", action="store_true", help="replace the exercise notebooks in OUTDIR")
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -532,6 +459,15 @@ class _OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"error: {message}. Fix: see {self.prog} --help\n")
 
 
+_TRAIN_FLAGS = {  # the settings the command line offers as flags: (type, help)
+    "epochs": (int, "passes over the training texts (default: the model's recipe, 3 for the packaged model)"),
+    "batch_size": (int, "texts per optimizer step (16)"),
+    "lr": (float, "peak learning rate (default: the model's recipe, 1e-4 for the packaged model)"),
+    "max_length": (int, f"tokens kept per text; longer texts are truncated ({MAX_LENGTH})"),
+    "seed": (int, f"seed of the split and the training ({SEED})"),
+}
+
+
 def _add_train_parser(commands) -> None:
     train = commands.add_parser("train", help="fine-tune a classifier on a CSV file of texts and labels")
     train.add_argument("csv", metavar="FILE.csv", help="a CSV file with a header line, one text and its label per row")
@@ -539,10 +475,9 @@ def _add_train_parser(commands) -> None:
     train.add_argument("--label-column", required=True, metavar="C", help="the column holding the labels")
     train.add_argument("--model", metavar="M", help="'packaged', a hub id or a local folder "
                                                     "(default: chosen by course_utils.models.choose_model)")
-    for flag, setting in TrainSettings().flags():  # --epochs, --batch-size, --lr, --max-length, --seed
-        train.add_argument(flag, dest=setting.name, type=setting.metadata["flag_type"], default=setting.default,
-                           metavar="X" if setting.metadata["flag_type"] is float else "N",
-                           help=setting.metadata["help"])
+    for name, (kind, help_text) in _TRAIN_FLAGS.items():  # --epochs, --batch-size, --lr, --max-length, --seed
+        train.add_argument("--" + name.replace("_", "-"), dest=name, type=kind, default=getattr(TrainSettings(), name),
+                           metavar="X" if kind is float else "N", help=help_text)
     train.add_argument("--output", metavar="DIR", help="the folder to save to (default: ./model-<csv name>)")
     train.add_argument("--overwrite", action="store_true", help="replace DIR if it holds a saved model")
     train.add_argument("--positive-label", metavar="NAME",
@@ -558,8 +493,8 @@ def _add_predict_parser(commands) -> None:
     predict.add_argument("--text-column", default="text", metavar="C", help="the text column of --file (text)")
     predict.add_argument("--output", metavar="OUT.csv", help="write text,label,probability to OUT.csv")
     predict.add_argument("--overwrite", action="store_true", help="replace OUT.csv if it exists")
-    predict.add_argument("--max-length", type=int, default=128, metavar="N",
-                         help="tokens kept per text (128, as in train)")
+    predict.add_argument("--max-length", type=int, default=None, metavar="N",
+                         help="tokens kept per text (default: the model's own, as it was trained)")
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -567,24 +502,14 @@ def _build_parser() -> argparse.ArgumentParser:
                                      description="Tools for the course 'Fine-tuning BERT for text classification'.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
-    quiz = commands.add_parser("quiz", help="validate quiz files or write the answer key")
-    quiz_commands = quiz.add_subparsers(dest="quiz_command", metavar="QUIZ_COMMAND")
-    quiz_commands.required = True
-    check = quiz_commands.add_parser("check", help="validate quiz files (default: every quiz of the course)")
-    check.add_argument("files", nargs="*", metavar="FILE")
-    key = quiz_commands.add_parser("answer-key", help="write the instructors' answer key as Markdown")
-    key.add_argument("files", nargs="*", metavar="FILE", help="quiz files (default: every quiz of the course)")
-    key.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
-    _add_exercises_parser(commands)
     _add_train_parser(commands)
     _add_predict_parser(commands)
-    commands.add_parser("doctor", help="check that the course will run on this machine")
     return parser
 
 
 def _settings_from_flags(args) -> TrainSettings:
     """The training settings the flags give; a value no run can use names its flag."""
-    values = {setting.name: getattr(args, setting.name) for _, setting in TrainSettings().flags()}
+    values = {name: getattr(args, name) for name in _TRAIN_FLAGS}
     try:
         return TrainSettings(**values)
     except CourseError as error:
@@ -597,19 +522,15 @@ def _one_line(error: Exception) -> str:
 
 
 def _cli_command(args) -> int:
-    """``train``, ``predict`` and ``doctor`` (course_utils.cli). Bad input: one line, exit status 2."""
-    from course_utils.doctor import doctor_command
-
+    """``train`` and ``predict`` (course_utils.cli). Bad input: one line, exit status 2."""
     try:
         if args.command == "train":
             return _train_command(_TrainRequest(
                 csv=args.csv, text_column=args.text_column, label_column=args.label_column,
                 settings=_settings_from_flags(args), model=args.model, output=args.output,
                 overwrite=args.overwrite, positive_label=args.positive_label))
-        if args.command == "predict":
-            return _predict_command(args.model_dir, args.texts, args.file, args.text_column, args.output,
-                                       args.overwrite, args.max_length)
-        return doctor_command()
+        return _predict_command(args.model_dir, args.texts, args.file, args.text_column, args.output,
+                                   args.overwrite, args.max_length)
     except CourseError as error:
         print(f"error: {_one_line(error)}", file=sys.stderr)
         return 2
@@ -623,17 +544,4 @@ def _cli_command(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m course_utils`` and the ``course-utils`` script."""
-    args = _build_parser().parse_args(argv)
-    if args.command in ("train", "predict", "doctor"):
-        return _cli_command(args)
-    if args.command == "exercises":
-        return _exercises_command(args.out_dir, args.notebooks, args.overwrite)
-    try:
-        if args.command == "quiz" and args.quiz_command == "check":
-            return _quiz_check(args.files)
-        if args.command == "quiz" and args.quiz_command == "answer-key":
-            return _quiz_answer_key(args.files, args.output)
-    except CourseError as error:
-        print(f"error: {_one_line(error)}", file=sys.stderr)
-        return 2
-    return 2  # argparse rejects anything else before this line
+    return _cli_command(_build_parser().parse_args(argv))

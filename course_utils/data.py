@@ -19,12 +19,13 @@ import numpy as np
 import pandas as pd
 
 from course_utils.errors import CourseError
-from course_utils.labels import LabelMap, _label_text
+from course_utils.guards import check_texts
+from course_utils.labels import LabelMap
+from course_utils.settings import SEED
 
-__all__ = ["SEED", "fast_mode", "check_texts", "TextData", "from_dataframe", "load_csv", "_read_csv_table",
-           "deduplicate", "Splits", "split_dataset", "LeakageReport", "check_leakage", "subsample"]
+__all__ = ["SEED", "fast_mode", "check_texts", "from_dataframe", "load_csv", "read_csv_table",
+           "deduplicate", "Splits", "split_dataset", "LeakageReport", "leakage_report", "subsample"]
 
-SEED = 42
 _FAST_ENV_VAR = "COURSE_FAST"
 _ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")  # tried in this order when none is stated
 _SEPARATORS = ",;\t|"
@@ -51,29 +52,8 @@ def _rows(positions: Sequence, first_row: int) -> str:
     return shown + (f" and {len(positions) - 10} more" if len(positions) > 10 else "")
 
 
-def check_texts(texts: Sequence, name: str = "texts", first_row: int = 0, where: str = "row") -> list[str]:
-    """``texts`` as a list of non-blank strings, or :class:`CourseError` naming the bad rows.
-
-    A NaN (an empty CSV cell), a number or a blank string is not a text a model can read.
-    ``first_row`` numbers the rows in the message (2 for CSV lines below a header).
-    """
-    values = list(texts)
-    not_text = [i for i, value in enumerate(values) if not isinstance(value, str)]
-    if not_text:
-        examples = [values[i] for i in not_text[:3]]
-        one = len(not_text) == 1
-        raise CourseError(f"{name} has {len(not_text)} {'entry that is' if one else 'entries that are'} "
-                          f"not text ({where} {_rows(not_text, first_row)}; values like {examples}). "
-                          "Fix: remove those rows or fill in the text (an empty CSV cell reads as NaN).")
-    blank = [i for i, value in enumerate(values) if not value.strip()]
-    if blank:
-        raise CourseError(f"{name} has {len(blank)} blank text{'s' if len(blank) != 1 else ''} "
-                          f"({where} {_rows(blank, first_row)}). Fix: remove those rows or fill in the text.")
-    return values
-
-
 @dataclass
-class TextData:
+class _TextData:
     """Labelled texts ready to split: ``frame`` has ``text``, ``label`` and ``label_id`` (notebook 07).
 
     ``labels`` is the :class:`LabelMap`; ``rows_read`` counts the rows before duplicates
@@ -114,7 +94,7 @@ class TextData:
     def split(self, val_fraction: float = 0.1, test_fraction: float = 0.2, seed: int = SEED) -> Splits:
         """Stratified train/validation/test split (:func:`split_dataset`), checked for leakage."""
         splits = split_dataset(self.frame, val_fraction, test_fraction, seed, label_names=self.labels.names)
-        report = check_leakage(splits)
+        report = leakage_report(splits)
         if not report.ok:
             raise CourseError(f"{report} Fix: deduplicate the texts before splitting (dedupe=True).")
         return splits
@@ -122,7 +102,7 @@ class TextData:
 
 def from_dataframe(frame: pd.DataFrame, text_column: str = "text", label_column: str = "label", *,
                    label_order: Sequence | None = None, dedupe: bool = True, source: str = "DataFrame",
-                   first_row: int = 0, where: str = "row", encoding: str | None = None) -> TextData:
+                   first_row: int = 0, where: str = "row", encoding: str | None = None) -> _TextData:
     """Check and prepare labelled texts from any DataFrame (notebook 07; the CLI's ``train``).
 
     ``text_column`` and ``label_column`` name the columns. Labels may be names or
@@ -143,12 +123,12 @@ def from_dataframe(frame: pd.DataFrame, text_column: str = "text", label_column:
     texts = check_texts(frame[text_column].tolist(), f"{source}, column {text_column!r},", first_row, where)
     raw_labels = frame[label_column]
     no_label = [i for i, value in enumerate(raw_labels.tolist())
-                if value is None or (isinstance(value, float) and np.isnan(value)) or not _label_text(value)]
+                if value is None or (isinstance(value, float) and np.isnan(value)) or not LabelMap.text(value)]
     if no_label:
         raise CourseError(f"{source}, column {label_column!r}, has {len(no_label)} missing label"
                           f"{'s' if len(no_label) != 1 else ''} ({where} {_rows(no_label, first_row)}). "
                           "Fix: fill in the labels or remove those rows.")
-    labels = [_label_text(value) for value in raw_labels.tolist()]
+    labels = [LabelMap.text(value) for value in raw_labels.tolist()]
     distinct = len(set(labels))
     if distinct > max(_MAX_CLASSES_GUESS, len(labels) // 2):
         raise CourseError(f"{source}, column {label_column!r}, has {distinct:,} distinct values in {len(labels):,} rows: "
@@ -158,7 +138,7 @@ def from_dataframe(frame: pd.DataFrame, text_column: str = "text", label_column:
         label_map = LabelMap.from_values(labels, order=label_order)
     except CourseError as error:
         if label_order is not None:
-            unknown = [i for i, label in enumerate(labels) if label not in {_label_text(n) for n in label_order}]
+            unknown = [i for i, label in enumerate(labels) if label not in {LabelMap.text(n) for n in label_order}]
             raise CourseError(f"{source}: {error} (first at {where} {_rows(unknown, first_row)})") from None
         found = sorted(set(labels))
         raise CourseError(f"{source}, column {label_column!r}, holds only one class ({found}): a classifier "
@@ -170,7 +150,7 @@ def from_dataframe(frame: pd.DataFrame, text_column: str = "text", label_column:
     rows_read = len(prepared)
     if dedupe:
         prepared = deduplicate(prepared)
-    return TextData(prepared, label_map, source, rows_read, rows_read - len(prepared), encoding)
+    return _TextData(prepared, label_map, source, rows_read, rows_read - len(prepared), encoding)
 
 
 def _read_text(path: Path, encoding: str | None) -> tuple[str, str]:
@@ -205,7 +185,7 @@ def _sniff_separator(text: str) -> str:
         return ","
 
 
-def _read_csv_table(path: str | Path, *, encoding: str | None = None, sep: str | None = None,
+def read_csv_table(path: str | Path, *, encoding: str | None = None, sep: str | None = None,
                    min_columns: int = 2) -> tuple[pd.DataFrame, str]:
     """A CSV file with a header line as a DataFrame of strings, and the encoding used (notebook 07; the CLI).
 
@@ -237,15 +217,15 @@ def _read_csv_table(path: str | Path, *, encoding: str | None = None, sep: str |
 
 
 def load_csv(path: str | Path, text_column: str, label_column: str, *, label_order: Sequence | None = None,
-             encoding: str | None = None, sep: str | None = None, dedupe: bool = True) -> TextData:
+             encoding: str | None = None, sep: str | None = None, dedupe: bool = True) -> _TextData:
     """Read a CSV file of texts and labels with a header line (notebook 07; the CLI's ``train``).
 
-    Read with :func:`_read_csv_table` (encoding and separator detected unless stated), then
+    Read with :func:`read_csv_table` (encoding and separator detected unless stated), then
     checked by :func:`from_dataframe`. Problems (a missing, empty, binary or non-CSV file,
     a missing column, one class only, blank texts) raise :class:`CourseError` naming the
     file, the rows and the fix.
     """
-    frame, used_encoding = _read_csv_table(path, encoding=encoding, sep=sep)
+    frame, used_encoding = read_csv_table(path, encoding=encoding, sep=sep)
     return from_dataframe(frame, text_column, label_column, label_order=label_order, dedupe=dedupe,
                           source=str(Path(path).expanduser()), first_row=2, where="line", encoding=used_encoding)
 
@@ -344,8 +324,9 @@ class LeakageReport:
         return "LEAKAGE: " + "; ".join(parts)
 
 
-def check_leakage(splits: Splits) -> LeakageReport:
-    """Report every text that appears in two splits."""
+def leakage_report(splits: Splits) -> LeakageReport:
+    """Every text that appears in two splits, as a report (``report.ok``; it raises nothing, unlike the
+    ``check_*`` guards: :meth:`_TextData.split` raises on leakage)."""
     named = splits.items()
     shared: dict[str, list[str]] = {}
     for i, (name_a, frame_a) in enumerate(named):

@@ -9,10 +9,13 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
-__all__ = ["DeviceInfo", "cpu_has_native_bf16", "get_device", "device_info", "describe_device"]
+from course_utils.errors import CourseError
+
+__all__ = ["DeviceInfo", "cpu_has_native_bf16", "get_device", "device_info", "describe_device", "amp_dtype"]
 
 _DEVICE_ENV_VAR = "COURSE_DEVICE"
 _COLAB_GPU_HINT = (
@@ -46,17 +49,9 @@ class DeviceInfo:
 
     @property
     def amp_dtype(self) -> torch.dtype | None:
-        """The mixed-precision dtype to train with: bf16, fp16 (with a scaler), or None for full precision.
-
-        CUDA: bf16 where the GPU has it, else fp16. CPU: bf16 where the CPU has native bf16
-        instructions (measured faster at the same F1: ``benchmarks/README.md``), else None.
-        Apple MPS: None.
-        """
-        if self.device.type == "cpu":
-            return torch.bfloat16 if self.cpu_bf16 else None
-        if self.device.type != "cuda":
-            return None
-        return torch.bfloat16 if self.bf16 else torch.float16
+        """The mixed-precision dtype to train with: bf16, fp16 (with a scaler), or None for full precision
+        (:func:`_precision_dtype` with ``"auto"``)."""
+        return _precision_dtype(self.device.type, self.bf16, "auto")
 
     def describe(self) -> str:
         """One line: kind, name, memory, compute capability and bf16 support."""
@@ -73,27 +68,39 @@ class DeviceInfo:
         return f"cpu: {self.name}, {precision}, no GPU found"
 
 
-_CPU_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
-
-
 def cpu_has_native_bf16(cpuinfo: str | None = None) -> bool:
-    """True when the CPU has bf16 instructions: AVX-512 BF16 or AMX (notebook 00).
+    """True when ``/proc/cpuinfo`` lists AVX-512 BF16 or AMX (Linux): else bf16 on a CPU is emulated, slower than fp32."""
+    try:
+        cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace") if cpuinfo is None else cpuinfo
+    except OSError:
+        return False
+    flags = {flag for line in cpuinfo.splitlines() if line.startswith("flags") for flag in line.partition(":")[2].split()}
+    return bool(flags & {"avx512_bf16", "amx_bf16"})
 
-    Read from the ``flags`` lines of ``/proc/cpuinfo`` (Linux; pass its text to test).
-    Elsewhere (macOS, Windows) False: those CPUs train in full precision. Without these
-    instructions, bf16 autocast on a CPU is emulated and slower than float32.
-    """
-    if cpuinfo is None:
-        try:
-            with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as handle:
-                cpuinfo = handle.read()
-        except OSError:
-            return False
-    flags = set()
-    for line in cpuinfo.splitlines():
-        if line.startswith("flags"):
-            flags.update(line.partition(":")[2].split())
-    return any(flag in flags for flag in _CPU_BF16_FLAGS)
+
+def _precision_dtype(device_type: str, bf16: bool, mixed_precision: str = "auto") -> torch.dtype | None:
+    """The autocast dtype, or None for full precision (notebook 04). ``"auto"``: bf16 where the hardware has it (faster
+    at the same F1, ``benchmarks/README.md``), fp16 with a gradient scaler on older CUDA GPUs, else None."""
+    if mixed_precision == "no" or (mixed_precision == "auto" and device_type not in ("cuda", "cpu")):
+        return None
+    if mixed_precision == "auto":
+        return torch.bfloat16 if bf16 else (torch.float16 if device_type == "cuda" else None)
+    if mixed_precision == "bf16" and not bf16:
+        raise CourseError(f"mixed_precision='bf16' needs bf16 in hardware: a CUDA GPU of compute capability 8.0 or "
+                          f"newer, or a CPU with AVX-512 BF16 or AMX; this device is {device_type}, without it. Fix: "
+                          "mixed_precision='auto' (fp16 with a gradient scaler on older GPUs, full precision "
+                          "elsewhere) or 'no'.")
+    if mixed_precision == "fp16" and device_type != "cuda":
+        raise CourseError(f"mixed_precision='fp16' needs a CUDA GPU; this device is {device_type}. "
+                          "Fix: mixed_precision='auto' or 'no' (full precision).")
+    return torch.bfloat16 if mixed_precision == "bf16" else torch.float16
+
+
+def amp_dtype(device: torch.device | str, mixed_precision: str = "auto") -> torch.dtype | None:
+    """:func:`_precision_dtype` for ``device``, probing whether it has bf16 in hardware."""
+    device = torch.device(device)
+    bf16 = torch.cuda.get_device_capability(device) >= (8, 0) if device.type == "cuda" else cpu_has_native_bf16()
+    return _precision_dtype(device.type, bf16 and device.type in ("cuda", "cpu"), mixed_precision)
 
 
 def _in_colab() -> bool:
@@ -107,34 +114,18 @@ def _mps_available() -> bool:
 
 
 def get_device(prefer: str | None = None) -> torch.device:
-    """The device to use: CUDA if present, else Apple MPS, else CPU (notebook 00).
-
-    ``prefer`` (or the ``COURSE_DEVICE`` environment variable) forces one, for
-    example ``"cpu"`` to compare speeds; asking for a device that is not there
-    falls back to the CPU with a message rather than failing later.
-    """
+    """The device to use: CUDA if present, else Apple MPS, else CPU (notebook 00). ``prefer`` (or ``$COURSE_DEVICE``)
+    forces one, e.g. ``"cpu"`` to compare speeds; one that is not there falls back to the CPU with a message."""
     wanted = (prefer or os.environ.get(_DEVICE_ENV_VAR) or "").strip().lower()
-    if wanted:
-        if wanted.startswith("cuda") and not torch.cuda.is_available():
-            print(f"{wanted} was asked for but no CUDA GPU is available; using the CPU.")
-            return torch.device("cpu")
-        if wanted == "mps" and not _mps_available():
-            print("mps was asked for but Apple's Metal backend is not available; using the CPU.")
-            return torch.device("cpu")
-        try:
-            return torch.device(wanted)
-        except RuntimeError as exc:
-            from course_utils.errors import CourseError
-
-            raise CourseError(
-                f"Unknown device {wanted!r} (from the argument or ${_DEVICE_ENV_VAR}): "
-                "use 'cuda', 'mps' or 'cpu'."
-            ) from exc
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if _mps_available():
-        return torch.device("mps")
-    return torch.device("cpu")
+    there = {"cuda": torch.cuda.is_available(), "mps": _mps_available(), "cpu": True}
+    kind = wanted.split(":")[0] or next(name for name, found in there.items() if found)
+    if kind not in there:
+        raise CourseError(f"Unknown device {wanted!r} (from the argument or ${_DEVICE_ENV_VAR}): use 'cuda', 'mps' or 'cpu'.")
+    if not there[kind]:
+        missing = "no CUDA GPU is available" if kind == "cuda" else "Apple's Metal backend is not available"
+        print(f"{wanted} was asked for but {missing}; using the CPU.")
+        return torch.device("cpu")
+    return torch.device(wanted or kind)
 
 
 def device_info(device: torch.device | str | None = None) -> DeviceInfo:

@@ -9,7 +9,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["atomic_folder", "atomic_write_bytes", "atomic_write_text", "display_path"]
+__all__ = ["atomic_folder", "atomic_write_text", "display_path"]
 
 
 def _staging_path(target: Path) -> Path:
@@ -39,7 +39,7 @@ def _remove(path: Path) -> None:
         path.unlink()
 
 
-def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
+def _atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     """Write ``data`` to ``path`` through a temporary file beside it, renamed over it at the end.
 
     Readers see the old file or the new one, never half of one. The file gets the permissions
@@ -59,8 +59,8 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
 
 
 def atomic_write_text(path: str | Path, text: str, encoding: str = "utf-8") -> Path:
-    """:func:`atomic_write_bytes` for text (no newline translation: ``text`` is written as it is)."""
-    return atomic_write_bytes(path, text.encode(encoding))
+    """:func:`_atomic_write_bytes` for text (no newline translation: ``text`` is written as it is)."""
+    return _atomic_write_bytes(path, text.encode(encoding))
 
 
 @contextlib.contextmanager

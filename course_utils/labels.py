@@ -14,30 +14,25 @@ import numpy as np
 
 from course_utils.errors import CourseError
 
-__all__ = ["LabelMap", "label_config"]
+__all__ = ["LabelMap", "label_config", "decide"]
 
 
 def _label_text(value) -> str:
     """A label as text: 3 and 3.0 and "3" are the same class, "3"."""
     if isinstance(value, (bool, np.bool_)):
         return str(value)
-    if isinstance(value, (int, np.integer)):
-        return str(int(value))
-    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+    if isinstance(value, (int, np.integer)) or (isinstance(value, (float, np.floating)) and float(value).is_integer()):
         return str(int(value))
     return str(value).strip()
 
 
 @dataclass(frozen=True)
 class LabelMap:
-    """Class names in class-number order: ``names[i]`` is class ``i`` (notebook 07).
-
-    Built once from the data (:meth:`from_values`) and stored in the model's config as
-    ``id2label`` / ``label2id``, so that a saved model and ``transformers.pipeline`` print
-    the names rather than ``LABEL_1``.
-    """
+    """Class names in class-number order, ``names[i]`` is class ``i`` (notebook 07): built once from the data, kept
+    in the model's config (``id2label``), so a saved model and ``pipeline`` print names rather than ``LABEL_1``."""
 
     names: tuple[str, ...]
+    text = staticmethod(_label_text)  # a label as text: 3, 3.0 and "3" are the same class, "3"
 
     def __post_init__(self) -> None:
         names = tuple(_label_text(name) for name in self.names)
@@ -51,11 +46,7 @@ class LabelMap:
 
     @classmethod
     def from_values(cls, values: Iterable, order: Sequence | None = None) -> LabelMap:
-        """The classes found in ``values``: in ``order`` when given, else sorted.
-
-        Whole numbers sort numerically (2 before 10), other names alphabetically.
-        With ``order``, a value outside it raises :class:`CourseError`.
-        """
+        """The classes in ``values``, in ``order`` (which must hold them all) or sorted (whole numbers: 2 before 10)."""
         found = {_label_text(value) for value in values}
         if order is not None:
             names = tuple(_label_text(name) for name in order)
@@ -64,9 +55,8 @@ class LabelMap:
                 raise CourseError(f"Labels {unknown[:5]} are not in the label order {list(names)}. "
                                   "Fix: add them to the order, or correct those rows.")
             return cls(names)
-        if all(name.lstrip("-").isdigit() for name in found):
-            return cls(tuple(sorted(found, key=int)))
-        return cls(tuple(sorted(found)))
+        numbers = all(name.lstrip("-").isdigit() for name in found)
+        return cls(tuple(sorted(found, key=int) if numbers else sorted(found)))
 
     @classmethod
     def from_config(cls, config) -> LabelMap:
@@ -114,3 +104,27 @@ def label_config(label_names: Sequence[str] | None = None, num_labels: int | Non
         raise CourseError(f"num_labels={num_labels} does not match the {len(label_map)} label_names "
                           f"{list(label_map.names)}. Fix: pass only label_names.")
     return {"num_labels": len(label_map), "id2label": label_map.id2label, "label2id": label_map.label2id}
+
+
+def decide(probabilities, threshold: float | None = None, positive: int = 1) -> np.ndarray:
+    """Class numbers from probabilities: the most probable class, or with a ``threshold`` the course's one
+    two-class rule: class ``positive`` where its probability is ``>= threshold``, the other class elsewhere.
+
+    ``probabilities`` is ``predict_proba`` output (one column per class), or with a threshold also class
+    ``positive``'s probability per text. At 0.5 the rule agrees with argmax over two classes (except at
+    exactly 0.5, which argmax gives to class 0). A threshold with more than two classes, a ``positive``
+    other than 0 or 1, or a threshold outside 0..1 raises :class:`CourseError`.
+    """
+    array = np.asarray(probabilities)
+    if threshold is None:
+        return array.argmax(axis=1)
+    if array.ndim == 2 and array.shape[1] != 2:
+        raise CourseError(f"There are {array.shape[1]} classes: thresholds are a two-class idea (one class against "
+                          "the other). Fix: leave the threshold out (argmax picks the most probable class).")
+    if positive not in (0, 1):
+        raise CourseError(f"positive={positive!r}: a threshold decides between two classes, 0 and 1. "
+                          "Fix: pass positive=0 or positive=1; with more classes, predict with argmax.")
+    if not 0.0 <= threshold <= 1.0:
+        raise CourseError(f"threshold is a probability of the positive class, between 0 and 1; got {threshold}.")
+    column = array[:, positive] if array.ndim == 2 else array
+    return np.where(column >= threshold, positive, 1 - positive).astype(np.int64)

@@ -27,9 +27,10 @@ from course_utils.errors import CourseError
 
 __all__ = ["confusion_counts", "classification_scores", "per_class_scores", "average_scores", "f1_averages",
            "top_confusions", "counts_to_labels", "compare_to_targets", "predict_at_threshold",
-           "threshold_table", "best_threshold", "MIN_THRESHOLD_POSITIVES", "ThresholdChoice",
+           "threshold_table", "best_threshold", "MIN_THRESHOLD_POSITIVES",
            "choose_threshold", "expected_calibration_error", "fit_temperature", "apply_temperature",
-           "Interval", "bootstrap_interval", "bootstrap_difference"]
+           "bootstrap_interval", "bootstrap_difference", "check_threshold",
+           "confusion_table", "precision_recall_points"]
 
 #: A common tutorial's "good" values (its metrics page): accuracy above 85%, precision and
 #: recall above 80%, F1 near 0.8 or higher. Notebooks 05 and 06 check real models against them.
@@ -86,7 +87,7 @@ def _check_same_length(first, second, first_name: str, second_name: str) -> None
         )
 
 
-def _check_threshold(threshold: float, name: str = "threshold") -> float:
+def check_threshold(threshold: float, name: str = "threshold") -> float:
     """``threshold`` as a float in [0, 1], or :class:`CourseError`."""
     try:
         value = float(threshold)
@@ -242,7 +243,7 @@ def f1_averages(y_true: Sequence[int], y_pred: Sequence[int],
             "macro F1": averages["macro_f1"], "weighted F1": averages["weighted_f1"]}
 
 
-def _confusion_table(y_true, y_pred, label_names: Sequence[str] | None = None) -> pd.DataFrame:
+def confusion_table(y_true, y_pred, label_names: Sequence[str] | None = None) -> pd.DataFrame:
     """The K x K confusion matrix as a table: rows the actual class, columns the prediction (notebook 07)."""
     from sklearn.metrics import confusion_matrix
 
@@ -255,7 +256,7 @@ def _confusion_table(y_true, y_pred, label_names: Sequence[str] | None = None) -
 
 def top_confusions(y_true, y_pred, label_names: Sequence[str] | None = None, n: int = 5) -> pd.DataFrame:
     """The ``n`` most frequent mistakes: actual class, predicted class, count, share of that class (notebook 07)."""
-    table = _confusion_table(y_true, y_pred, label_names)
+    table = confusion_table(y_true, y_pred, label_names)
     rows = []
     for actual in table.index:
         total = int(table.loc[actual].sum())
@@ -305,15 +306,13 @@ def predict_at_threshold(probabilities, threshold: float = 0.5, positive: int = 
     with ``positive=0`` it is 0 at or above the threshold, else 1, so the result can go
     straight to :func:`classification_scores` with the same ``positive``.
     """
-    if positive not in (0, 1):
-        raise CourseError(f"positive={positive!r}: a threshold decides between two classes, 0 and 1. "
-                          "Fix: pass positive=0 or positive=1; with more classes, predict with argmax.")
-    scores = _check_probabilities(probabilities, "probabilities", positive)
-    return np.where(scores >= _check_threshold(threshold), positive, 1 - positive).astype(np.int64)
+    from course_utils.labels import decide
+
+    return decide(_check_probabilities(probabilities, "probabilities", positive), check_threshold(threshold), positive)
 
 
 def _checked_thresholds(thresholds) -> list[float]:
-    values = [_check_threshold(value, "each threshold") for value in np.atleast_1d(np.asarray(thresholds, dtype=object))]
+    values = [check_threshold(value, "each threshold") for value in np.atleast_1d(np.asarray(thresholds, dtype=object))]
     if not values:
         raise CourseError("thresholds is empty: pass at least one threshold between 0 and 1.")
     return values
@@ -360,9 +359,9 @@ def best_threshold(y_true, probabilities, metric: str = "f1", thresholds: Sequen
     table = threshold_table(y_true, probabilities, grid, positive)
     allowed = pd.Series(True, index=table.index)
     if min_precision is not None:
-        allowed &= table["precision"] >= _check_threshold(min_precision, "min_precision")
+        allowed &= table["precision"] >= check_threshold(min_precision, "min_precision")
     if min_recall is not None:
-        allowed &= table["recall"] >= _check_threshold(min_recall, "min_recall")
+        allowed &= table["recall"] >= check_threshold(min_recall, "min_recall")
     if not allowed.any():
         raise CourseError(
             f"No threshold reaches min_precision={min_precision} and min_recall={min_recall} on these "
@@ -380,7 +379,7 @@ MIN_THRESHOLD_POSITIVES = 30
 
 
 @dataclass(frozen=True)
-class ThresholdChoice:
+class _ThresholdChoice:
     """A decision threshold chosen on validation, or 0.5 kept and why (notebook 08)."""
 
     value: float
@@ -393,7 +392,7 @@ class ThresholdChoice:
 
 
 def choose_threshold(y_val, val_probabilities, metric: str = "f1", *, positive: int = 1,
-                     min_positives: int = MIN_THRESHOLD_POSITIVES, **constraints) -> ThresholdChoice:
+                     min_positives: int = MIN_THRESHOLD_POSITIVES, **constraints) -> _ThresholdChoice:
     """:func:`best_threshold` on validation, only when enough positives back it (notebook 08).
 
     With fewer than ``min_positives`` validation texts of class ``positive`` the threshold
@@ -403,15 +402,15 @@ def choose_threshold(y_val, val_probabilities, metric: str = "f1", *, positive: 
     true = _check_labels(y_val, "y_val")
     positives = int((true == positive).sum())
     if positives < min_positives:
-        return ThresholdChoice(0.5, False, positives,
+        return _ThresholdChoice(0.5, False, positives,
                                f"kept 0.5: validation holds {positives} texts of the positive class, fewer than "
                                f"the {min_positives} a tuned threshold needs")
     value = best_threshold(true, val_probabilities, metric=metric, positive=positive, **constraints)
-    return ThresholdChoice(value, True, positives,
+    return _ThresholdChoice(value, True, positives,
                            f"best validation {metric} over {positives} texts of the positive class")
 
 
-def _precision_recall_points(y_true, probabilities, positive: int = 1) -> pd.DataFrame:
+def precision_recall_points(y_true, probabilities, positive: int = 1) -> pd.DataFrame:
     """The precision-recall curve as a table: ``threshold, precision, recall`` (notebook 05).
 
     Each distinct probability is a threshold, as in ``sklearn.metrics.precision_recall_curve``.
@@ -473,16 +472,12 @@ def fit_temperature(y_val, val_probabilities) -> float:
                           f"got shape {probabilities.shape}.")
     labels = _check_labels(y_val, "y_val", num_classes=probabilities.shape[1])
     _check_same_length(labels, probabilities, "y_val", "val_probabilities")
+    from scipy.optimize import minimize_scalar
+
     log_probs = np.log(np.clip(probabilities, 1e-12, 1.0))
-    low, high = np.log(0.05), np.log(20.0)  # golden-section search on log T
-    ratio = (np.sqrt(5) - 1) / 2
-    for _ in range(60):
-        first, second = high - ratio * (high - low), low + ratio * (high - low)
-        if _log_loss_at(log_probs, labels, np.exp(first)) < _log_loss_at(log_probs, labels, np.exp(second)):
-            high = second
-        else:
-            low = first
-    return float(np.exp((low + high) / 2))
+    best = minimize_scalar(lambda log_t: _log_loss_at(log_probs, labels, np.exp(log_t)),
+                           bounds=(np.log(0.05), np.log(20.0)), method="bounded", options={"xatol": 1e-6})
+    return float(np.exp(best.x))
 
 
 def apply_temperature(probabilities, temperature: float) -> np.ndarray:
@@ -498,7 +493,7 @@ def apply_temperature(probabilities, temperature: float) -> np.ndarray:
 # --- noise: bootstrap intervals (notebook 06) ---------------------------------------------------
 
 @dataclass(frozen=True)
-class Interval:
+class _Interval:
     """A score and its bootstrap confidence interval (notebook 06)."""
 
     estimate: float
@@ -580,7 +575,7 @@ def _resampled_scores(true: np.ndarray, pred: np.ndarray, draws: np.ndarray, met
 
 
 def bootstrap_interval(y_true, y_pred, metric: str | Callable = "f1", *, positive: int = 1,
-                       resamples: int = 1000, confidence: float = 0.95, seed: int = 0) -> Interval:
+                       resamples: int = 1000, confidence: float = 0.95, seed: int = 0) -> _Interval:
     """The score on this test set and a percentile bootstrap interval for it (notebook 06).
 
     Resamples the test texts with replacement ``resamples`` times and scores each
@@ -590,11 +585,11 @@ def bootstrap_interval(y_true, y_pred, metric: str | Callable = "f1", *, positiv
     values, estimates = _bootstrap(y_true, [y_pred], metric, positive, resamples, confidence, seed)
     tail = (1 - confidence) / 2
     low, high = np.quantile(values[:, 0], [tail, 1 - tail])
-    return Interval(float(estimates[0]), float(low), float(high), confidence, resamples)
+    return _Interval(float(estimates[0]), float(low), float(high), confidence, resamples)
 
 
 def bootstrap_difference(y_true, y_pred_a, y_pred_b, metric: str | Callable = "f1", *, positive: int = 1,
-                         resamples: int = 1000, confidence: float = 0.95, seed: int = 0) -> Interval:
+                         resamples: int = 1000, confidence: float = 0.95, seed: int = 0) -> _Interval:
     """Score of model A minus score of model B on the same texts, with a paired bootstrap interval (notebook 06).
 
     Both models are scored on the same resampled texts each time. An interval that
@@ -604,4 +599,4 @@ def bootstrap_difference(y_true, y_pred_a, y_pred_b, metric: str | Callable = "f
     differences = values[:, 0] - values[:, 1]
     tail = (1 - confidence) / 2
     low, high = np.quantile(differences, [tail, 1 - tail])
-    return Interval(float(estimates[0] - estimates[1]), float(low), float(high), confidence, resamples)
+    return _Interval(float(estimates[0] - estimates[1]), float(low), float(high), confidence, resamples)

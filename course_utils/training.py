@@ -1,369 +1,245 @@
 """The fine-tuning loop of notebook 04 behind one call: :func:`train`, on ``accelerate``.
 
-Introduced in notebook 04 (the training loop), after the loop has been written out cell by
-cell; used by every later notebook. :func:`train` reads like that loop: prepare (batches,
+:func:`train` reads like the loop notebook 04 writes cell by cell: prepare (checks, batches,
 optimizer, schedule, one ``accelerate.Accelerator``), then for each epoch one pass over the
-training batches, a validation, and keeping the best epoch's weights. The settings are one
-:class:`TrainSettings`, which checks itself; the command line builds its flags from it.
-
-The same path serves one process and several (``accelerate launch``, ``torchrun``), the CPU
-and CUDA, bf16 and fp16 (with accelerate's gradient scaler). An optional checkpoint folder
-keeps the last finished epoch, and an interrupted run resumes from it to the same weights.
-Classic mistakes raise :class:`~course_utils.errors.CourseError` before any weight changes
-(:mod:`course_utils.guards`); a NaN loss stops training at that step with a hint.
+training batches, a validation, and keeping the best epoch's weights. The same path serves one
+process and several (``accelerate launch``, ``torchrun``), the CPU and CUDA, bf16 and fp16. A
+checkpoint folder keeps the last finished epoch (``accelerate``'s ``save_state``); a run started
+again resumes from it. :func:`find_learning_rate` drives the same run and step with a rising rate.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import math
 import os
-import random
+import shutil
 import sys
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
+import accelerate
 import numpy as np
 import pandas as pd
 import torch
+import tqdm.auto
+import transformers
+from accelerate.state import AcceleratorState
+from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
 from torch.nn import functional as F
 from torch.utils.data import DataLoader
+from transformers import get_scheduler
 
 from course_utils.batches import make_loader
+from course_utils.device import amp_dtype
 from course_utils.errors import CourseError
-from course_utils.guards import (
-    check_batch,
-    _check_frame,
-    check_label_values,
-    check_labels_match_model,
-    _check_max_length,
-    _max_positions_of,
-    _num_labels_of,
-)
-from course_utils.prediction import _logits_in_order, _scores_from_logits
-from course_utils.settings import TrainSettings
+from course_utils.guards import check_batch, check_frame, check_model
+from course_utils.settings import MAX_LENGTH, SEED, Recipe, TrainSettings
 
-__all__ = ["set_seed", "TrainResult", "train", "_make_optimizer", "_make_scheduler",
-           "LearningRateSearch", "find_learning_rate"]
-
-_PROGRESS_ENV_VAR = "COURSE_PROGRESS"  # "text": a plain text bar on stderr (stored notebooks show its end)
+__all__ = ["set_seed", "TrainResult", "train", "scores_from_logits", "LearningRateSearch", "find_learning_rate"]
 
 
-def set_seed(seed: int = 42) -> None:
-    """Seed Python's ``random``, NumPy and torch (CPU and every GPU) (notebook 04).
-
-    Call it before creating a model to make its new classification head the same on
-    every run; :func:`train` calls it again before the first batch.
-    """
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-    if torch.cuda.is_available():
-        torch.cuda.manual_seed_all(seed)
+def set_seed(seed: int = SEED) -> None:
+    """Seed ``random``, NumPy and torch (notebook 04): before creating a model, it draws the same new head every run."""
+    transformers.set_seed(seed)
 
 
 @dataclass
 class TrainResult:
-    """What :func:`train` measured (notebook 04).
+    """What :func:`train` measured (notebook 04): ``history`` per step, ``per_epoch`` per epoch, the ``best_epoch``."""
 
-    ``history``: one row per optimizer step (step, epoch, train_loss, lr: the learning
-    rate that step used). ``epochs``: one row per epoch (epoch, train_loss,
-    train_accuracy measured during the epoch with dropout on, val_loss, val_accuracy,
-    val_macro_f1, and for two classes val_precision, val_recall, val_f1 of the
-    positive class; seconds, samples_per_s). ``best_epoch``: the epoch whose weights
-    the model holds at the end, chosen by ``select_metric``. ``seconds``: wall time of
-    the whole call; ``samples_per_second``: training texts per second of training steps
-    (validation excluded); ``padding_efficiency``: real tokens / padded tokens over the
-    training batches; ``truncated``: training texts cut to ``max_length``;
-    ``resumed_from``: the epoch a checkpoint was resumed from (0: a fresh start);
-    ``stopped_early``: early stopping ended the run.
-    """
-
-    history: pd.DataFrame
-    epochs: pd.DataFrame
-    best_epoch: int
-    seconds: float
-    samples_per_second: float
-    padding_efficiency: float
+    history: pd.DataFrame  # a row per optimizer step: step, epoch, train_loss, lr (the encoder's rate that step)
+    per_epoch: pd.DataFrame  # a row per epoch: train_loss, train_accuracy (dropout on), the val_ scores, seconds, ...
+    best_epoch: int  # the epoch whose weights the model holds, by select_metric
+    seconds: float  # wall time
+    samples_per_second: float  # training texts per second of training steps
+    padding_efficiency: float  # real tokens / padded tokens
     select_metric: str = "f1"
     best_value: float = float("nan")
-    truncated: int = 0
-    resumed_from: int = 0
+    truncated: int = 0  # training texts cut to max_length
+    resumed_from: int = 0  # the epoch of the checkpoint resumed from (0: a fresh start)
+    stopped_early: bool = False
+
+
+@dataclass
+class _RunState:
+    """Where a run is: what a checkpoint saves (``state.json``) and a resumed run starts from."""
+
+    epoch: int = 0
+    history: list = field(default_factory=list)
+    per_epoch: list = field(default_factory=list)
+    best_value: float = math.nan
+    best_loss: float = math.inf
+    best_epoch: int = 0
+    lowest_val_loss: float = math.inf
+    epochs_without_gain: int = 0
     stopped_early: bool = False
 
 
 # --- preparing a run ---------------------------------------------------------------------------
 
 
-@dataclass
-class _Run:
-    """What one call of :func:`train` works with, once prepared."""
-
-    settings: TrainSettings
-    accelerator: object
-    model: torch.nn.Module  # as prepared by accelerate (autocast, and DDP over several processes)
-    raw_model: torch.nn.Module  # the caller's model, scored in full precision
-    optimizer: object
-    scheduler: object
-    train_loader: object  # the caller's batches (its sampler is reseeded each epoch)
-    train_batches: object  # as prepared: this process's part of each batch, on its device
-    val_loader: object | None
-    val_batches: object | None
-    weights: torch.Tensor | None
-    metric: str
-    num_labels: int
-    max_positions: int | None
-    progress: bool
-
-
-@dataclass
-class _Progress:
-    """Where a run is: what a checkpoint saves and a resumed run starts from."""
-
-    epoch: int = 0
-    history: list = field(default_factory=list)
-    epochs: list = field(default_factory=list)
-    best_value: float = math.nan
-    best_loss: float = math.inf
-    best_epoch: int = 0
-    lowest_val_loss: float = math.inf
-    epochs_without_gain: int = 0
-    real_tokens: int = 0
-    padded_tokens: int = 0
-    train_seconds: float = 0.0
-    train_samples: int = 0
-    stopped_early: bool = False
-
-
-def _amp_dtype(device: torch.device, mixed_precision) -> torch.dtype | None:
-    """The autocast dtype for training on ``device``, or None for full precision.
-
-    ``"auto"``: what :attr:`course_utils.device.DeviceInfo.amp_dtype` says (bf16 on a GPU
-    or CPU with bf16 in hardware, fp16 on older GPUs, else full precision). Asking for
-    bf16 where the hardware lacks it (a CPU without AVX-512 BF16 or AMX, Apple MPS, a
-    CUDA GPU below compute capability 8.0 such as Colab's T4) raises :class:`CourseError`.
-    """
-    from course_utils.device import device_info
-
-    if mixed_precision == "no":  # the names TrainSettings normalises to: "auto", "bf16", "fp16", "no"
-        return None
-    if mixed_precision == "auto":
-        return device_info(device).amp_dtype if device.type in ("cuda", "cpu") else None
-    if mixed_precision == "bf16":
-        info = device_info(device) if device.type in ("cuda", "cpu") else None
-        if info is None or not info.bf16:
-            where = info.describe() if info is not None else f"{device.type}"
-            raise CourseError(f"mixed_precision='bf16' needs bf16 in hardware: a CUDA GPU of compute capability "
-                              f"8.0 or newer, or a CPU with AVX-512 BF16 or AMX; this device is {where}. "
-                              "Fix: mixed_precision='auto' (fp16 with a gradient scaler on older GPUs, full "
-                              "precision elsewhere) or 'no'.")
-        return torch.bfloat16
-    if device.type != "cuda":  # "fp16"
-        raise CourseError(f"mixed_precision='fp16' needs a CUDA GPU; this device is {device.type}. "
-                          "Fix: mixed_precision='auto' or 'no' (full precision).")
-    return torch.float16
-
-
-def _launched_processes() -> int:
-    """How many processes ``accelerate launch`` or ``torchrun`` started (``WORLD_SIZE``; 1 otherwise)."""
-    try:
-        return int(os.environ.get("WORLD_SIZE", "1"))
-    except ValueError:
-        return 1
-
-
 def _make_accelerator(settings: TrainSettings, device=None):
-    """One ``accelerate.Accelerator`` for this run: its device, its mixed precision, batches split over processes.
-
-    ``split_batches=True`` splits every batch of ``batch_size`` texts over the processes, so N
-    processes take the same optimizer steps on the same batches as one process does. On one
-    process each call starts a fresh accelerate state, so one notebook can train in full
-    precision and then in bf16.
-    """
-    import accelerate
-    from accelerate.state import AcceleratorState
-
-    from course_utils.device import get_device
-
-    wanted = torch.device(device) if device is not None else get_device()
-    if _launched_processes() <= 1:
+    """An ``accelerate.Accelerator`` on the device it picks (or the CPU), in :func:`~course_utils.device.amp_dtype`."""
+    wanted = str(device if device is not None else os.environ.get("COURSE_DEVICE", "")).strip().lower()
+    if wanted.split(":")[0] not in ("", "cpu", "cuda", "mps"):
+        raise CourseError(f"Unknown device {wanted!r} (from the argument or $COURSE_DEVICE): use 'cuda', 'mps' or 'cpu'.")
+    processes, cpu = int(os.environ.get("WORLD_SIZE") or 1), wanted.startswith("cpu")  # WORLD_SIZE: torchrun's
+    if processes <= 1:  # a fresh state: one notebook can train in full precision, then in bf16
         AcceleratorState._reset_state(reset_partial_state=True)
-    amp_dtype = _amp_dtype(wanted if _launched_processes() <= 1 else accelerate.PartialState(
-        cpu=wanted.type == "cpu").device, settings.mixed_precision)
-    precision = {torch.bfloat16: "bf16", torch.float16: "fp16"}.get(amp_dtype, "no")
-    accelerator = accelerate.Accelerator(cpu=wanted.type == "cpu", mixed_precision=precision,
-                                         dataloader_config=accelerate.DataLoaderConfiguration(split_batches=True))
-    if accelerator.num_processes != _launched_processes():
-        raise CourseError(f"{_launched_processes()} processes were started, but accelerate connected "
-                          f"{accelerator.num_processes} on {accelerator.device.type}: every process would "
-                          "train alone. Fix: train on CUDA GPUs, or on the CPU with device='cpu' (or "
-                          "COURSE_DEVICE=cpu) under torchrun --nproc_per_node N.")
+    precision = amp_dtype(accelerate.PartialState(cpu=cpu).device, settings.mixed_precision)
+    accelerator = accelerate.Accelerator(cpu=cpu, mixed_precision={torch.bfloat16: "bf16", torch.float16: "fp16"}.get(
+        precision, "no"), dataloader_config=accelerate.DataLoaderConfiguration(split_batches=True))
+    if accelerator.num_processes != processes:
+        raise CourseError(f"{processes} processes were started, but accelerate connected {accelerator.num_processes} "
+                          f"on {accelerator.device.type}: every process would train alone. Fix: train on CUDA GPUs, "
+                          "or on the CPU with device='cpu' (or COURSE_DEVICE=cpu) under torchrun --nproc_per_node N.")
     return accelerator
 
 
-def _as_loader(data, tokenizer, name: str, settings: TrainSettings, *, shuffle: bool, batch_size: int):
-    if isinstance(data, pd.DataFrame):
-        _check_frame(data, name, need_labels=True)
-        return make_loader(tokenizer, data, batch_size=batch_size, max_length=settings.max_length, shuffle=shuffle,
-                           group_by_length=settings.group_by_length, seed=settings.seed)
-    if isinstance(data, (DataLoader, list, tuple)):
-        return data
-    raise CourseError(f"{name} must be a DataFrame with 'text' and 'label_id' (or a DataLoader of batches), "
-                      f"got {type(data).__name__}.")
-
-
-def _check_all_batches(loader, num_labels: int, max_positions: int | None) -> None:
-    """Check every batch's labels before training starts, so bad input changes no weights."""
-    labels = getattr(getattr(loader, "dataset", None), "labels", "not a course loader")
-    if labels is None:
-        check_batch({"input_ids": None}, num_labels)  # a frame without labels: refused with its hint
-    if labels != "not a course loader":
-        check_label_values(labels, num_labels, "the training labels ('label_id')")
-        return
-    for batch in loader:
-        check_batch(batch, num_labels, max_positions)
-
-
-def _select_metric(select_metric: str | None, num_labels: int) -> str:
-    metric = select_metric or ("f1" if num_labels == 2 else "macro_f1")
+def _prepare(model, tokenizer, train_df, val_df, settings: TrainSettings, device, accelerator, show: bool,
+             rise: float | None = None) -> SimpleNamespace:
+    """Check everything, then hand the model, batches, optimizer and schedule (``rise``: the range test's) to accelerate."""
+    num_labels, positions = check_model(model, settings.max_length), getattr(model.config, "max_position_embeddings", None)
+    metric = settings.select_metric or ("f1" if num_labels == 2 else "macro_f1")
     if metric == "f1" and num_labels != 2:
         raise CourseError(f"select_metric='f1' is the positive class's F1, a two-class score; this model has "
                           f"{num_labels} classes. Fix: select_metric='macro_f1' (the default for more classes).")
-    return metric
-
-
-def _prepare(model, tokenizer, train_df, val_df, settings: TrainSettings, device, accelerator, progress) -> _Run:
-    """Check everything, build the batches, the optimizer and the schedule, and hand them to accelerate."""
-    num_labels, max_positions = _num_labels_of(model), _max_positions_of(model)
-    metric = _select_metric(settings.select_metric, num_labels)
-    if settings.positive >= num_labels:
-        raise CourseError(f"positive={settings.positive} is not a class number of this model (0..{num_labels - 1}).")
     if settings.class_weights is not None and len(settings.class_weights) != num_labels:
         raise CourseError(f"class_weights must be {num_labels} non-negative numbers, one per class "
                           f"(in class-number order), got {list(settings.class_weights)}.")
-    _check_max_length(model, settings.max_length)
     accelerator = accelerator or _make_accelerator(settings, device)
-    if accelerator.split_batches and settings.batch_size % accelerator.num_processes:
-        raise CourseError(f"batch_size={settings.batch_size} cannot be split evenly over {accelerator.num_processes} "
-                          f"processes. Fix: a batch_size that is a multiple of {accelerator.num_processes}.")
-    for frame, name, all_classes in ((train_df, "train_df", True), (val_df, "val_df", False)):
-        if isinstance(frame, pd.DataFrame):
-            _check_frame(frame, name, need_labels=True)
-            check_labels_match_model(model, frame, name, require_all_classes=all_classes)
-    train_loader = _as_loader(train_df, tokenizer, "train_df", settings, shuffle=True, batch_size=settings.batch_size)
-    val_size = -(-max(64, settings.batch_size) // accelerator.num_processes) * accelerator.num_processes
-    val_loader = None if val_df is None else _as_loader(val_df, tokenizer, "val_df", settings, shuffle=False,
-                                                          batch_size=val_size)
-    for loader in (train_loader, val_loader):
-        if loader is not None:
-            _check_all_batches(loader, num_labels, max_positions)  # bad labels fail here, before any weight changes
+    processes = accelerator.num_processes
+    if accelerator.split_batches and settings.batch_size % processes:
+        raise CourseError(f"batch_size={settings.batch_size} cannot be split evenly over {processes} "
+                          f"processes. Fix: a batch_size that is a multiple of {processes}.")
+    loaders = []
+    for name, data, size in (("train_df", train_df, settings.batch_size),
+                             ("val_df", val_df, -(-max(64, settings.batch_size) // processes) * processes)):
+        if isinstance(data, (DataLoader, list, tuple)):
+            for batch in data:  # the caller's own batches: bad labels fail here, before any weight changes
+                check_batch(batch, num_labels, positions)
+        elif data is not None or name == "train_df":  # a frame, checked against the model once, here
+            check_frame(data, name, model, require_all_classes=name == "train_df")
+            data = make_loader(tokenizer, data, batch_size=size, max_length=settings.max_length,
+                               shuffle=name == "train_df", group_by_length=settings.group_by_length, seed=settings.seed)
+        loaders.append(data)
     set_seed(settings.seed)
     model.to(accelerator.device)
-    optimizer = _make_optimizer(model, settings.lr, settings.weight_decay, settings.optimizer,
-                               settings.head_lr_multiplier)
-    scheduler = _make_scheduler(optimizer, settings.epochs * len(train_loader), settings.warmup_ratio,
-                               settings.schedule)
-    weights = None if settings.class_weights is None else torch.tensor(settings.class_weights,
-                                                                        device=accelerator.device)
-    return _Run(settings, accelerator, model, model, optimizer, scheduler, train_loader, train_loader, val_loader,
-                val_loader, weights, metric, num_labels, max_positions,
-                progress and accelerator.is_main_process)
+    optimizer = _make_optimizer(model, settings.lr, settings.weight_decay, settings.optimizer, settings.head_lr_multiplier)
+    steps = settings.epochs * len(loaders[0])  # "linear": warmup, then linear decay to 0; "constant": no schedule
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: rise ** step) if rise else get_scheduler(
+        settings.schedule, optimizer, int(settings.warmup_ratio * steps), steps)
+    prepared, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
+    batches = [accelerator.prepare(data) if isinstance(data, DataLoader) else data for data in loaders]
+    return SimpleNamespace(  # train_loader: the caller's batches (their sampler is reseeded each epoch)
+        settings=settings, accelerator=accelerator, model=prepared, raw_model=model, optimizer=optimizer,
+        scheduler=scheduler, train_loader=loaders[0], train_batches=batches[0], val_loader=loaders[1],
+        val_batches=batches[1], metric=metric, num_labels=num_labels, show_progress=show and accelerator.is_main_process,
+        weights=None if settings.class_weights is None else torch.tensor(settings.class_weights, device=accelerator.device))
 
 
-def _hand_to_accelerate(run: _Run) -> None:
-    """Wrap the model, optimizer, schedule and batches: autocast, gradient sync and scaling, device placement."""
-    run.model, run.optimizer, run.scheduler = run.accelerator.prepare(run.model, run.optimizer, run.scheduler)
-    if isinstance(run.train_loader, DataLoader):
-        run.train_batches = run.accelerator.prepare(run.train_loader)
-    if isinstance(run.val_loader, DataLoader) and run.accelerator.num_processes > 1:
-        run.val_batches = run.accelerator.prepare(run.val_loader)
+def _make_optimizer(model, lr: float, weight_decay: float = 0.01, name: str = "adamw",
+                    head_lr_multiplier: float = 1.0) -> torch.optim.Optimizer:
+    """AdamW, no weight decay on biases and LayerNorm weights, the head at ``head_lr_multiplier`` times the rate."""
+    trainable = [(key, parameter) for key, parameter in model.named_parameters() if parameter.requires_grad]
+    if name == "adam":
+        return torch.optim.Adam([parameter for _, parameter in trainable], lr=lr)
+    groups = []
+    for is_head, rate in ((False, lr), (True, lr * head_lr_multiplier)):
+        part = [parameter for key, parameter in trainable if Recipe.is_head(key) == is_head]
+        groups += [{"params": [p for p in part if p.ndim >= 2], "weight_decay": weight_decay, "lr": rate},
+                   {"params": [p for p in part if p.ndim < 2], "weight_decay": 0.0, "lr": rate}]
+    groups = [group for group in groups if group["params"]]
+    try:  # fused: one kernel per step (the default foreach AdamW is slower on a CPU)
+        return torch.optim.AdamW(groups, lr=lr, fused=True)
+    except (RuntimeError, TypeError, ValueError):  # older torch (CPU fused needs 2.4) or an unusual device
+        return torch.optim.AdamW(groups, lr=lr, foreach=False)
 
 
-# --- one epoch ---------------------------------------------------------------------------------
+# --- one step, one epoch, one validation --------------------------------------------------------
 
-_OUT_OF_MEMORY = tuple({getattr(torch, "OutOfMemoryError", torch.cuda.OutOfMemoryError), torch.cuda.OutOfMemoryError})
-
-
-def _loss_not_finite(loss_value: float, step: int, epoch: int, lr: float) -> CourseError:
-    return CourseError(
-        f"The training loss became {loss_value} at step {step} (epoch {epoch}); training stopped there, "
-        "before that step changed any weight. Fix: lower the learning rate (lr="
-        f"{lr:g}; try {lr / 10:g}), keep gradient clipping on (max_grad_norm=1.0), and on a GPU try "
-        "mixed_precision='bf16' or 'no' instead of fp16.")
+class _LossNotFinite(CourseError):
+    """The loss became NaN or infinite (a range test's signal to stop)."""
 
 
-def _loss(outputs, labels: torch.Tensor, weights: torch.Tensor | None) -> torch.Tensor:
-    """The model's own cross-entropy, or a class-weighted one computed from the logits."""
-    if weights is None:
-        return outputs.loss
-    return F.cross_entropy(outputs.logits.float(), labels, weight=weights)
-
-
-def _train_step(run: _Run, batch: Mapping[str, torch.Tensor], step: int, epoch: int) -> tuple[float, int]:
-    """One optimizer step; returns (loss of the whole batch, correct predictions here).
-
-    Refuses a NaN/inf loss before ``backward``. ``accelerator.backward`` scales the loss
-    under fp16 and averages the gradients over processes; the clipping sees unscaled
-    gradients; a step whose fp16 gradients overflowed is skipped, and the schedule then
-    does not move on.
-    """
-    accelerator, settings = run.accelerator, run.settings
+def _train_step(run, batch, step: int, epoch: int) -> tuple[float, int]:
+    """One optimizer step (accelerate scales fp16 losses and syncs gradients): (the batch's loss, correct predictions)."""
     try:
         outputs = run.model(**batch)
-        loss = _loss(outputs, batch["labels"], run.weights)
-        loss_value = float(accelerator.reduce(loss.detach().float(), "mean"))  # the same on every process
+        loss = outputs.loss if run.weights is None else F.cross_entropy(outputs.logits.float(), batch["labels"],
+                                                                         weight=run.weights)
+        loss_value = float(run.accelerator.reduce(loss.detach().float(), "mean"))  # the same on every process
         if not math.isfinite(loss_value):
-            raise _loss_not_finite(loss_value, step, epoch, settings.lr)
-        accelerator.backward(loss)
-        if settings.max_grad_norm:
-            accelerator.clip_grad_norm_(run.model.parameters(), settings.max_grad_norm)
+            lr = run.optimizer.param_groups[0]["lr"]
+            raise _LossNotFinite(f"The training loss became {loss_value} at step {step} (epoch {epoch}); training stopped "
+                                 f"there, before that step changed any weight. Fix: lower the learning rate (lr={lr:g}; try "
+                                 f"{lr / 10:g}), keep gradient clipping on (max_grad_norm=1.0), and on a GPU try "
+                                 "mixed_precision='bf16' or 'no' instead of fp16.")
+        run.accelerator.backward(loss)
+        if run.settings.max_grad_norm:
+            run.accelerator.clip_grad_norm_(run.model.parameters(), run.settings.max_grad_norm)
         run.optimizer.step()
         run.scheduler.step()
         run.optimizer.zero_grad(set_to_none=True)
-    except _OUT_OF_MEMORY:
+    except torch.cuda.OutOfMemoryError:  # torch.OutOfMemoryError too
         run.optimizer.zero_grad(set_to_none=True)
-        if torch.cuda.is_available():
-            torch.cuda.empty_cache()
+        torch.cuda.empty_cache()
         raise CourseError(
-            f"The GPU ran out of memory at step {step} (epoch {epoch}) with batch_size={settings.batch_size} and "
+            f"The GPU ran out of memory at step {step} (epoch {epoch}) with batch_size={run.settings.batch_size} and "
             f"texts of {int(batch['input_ids'].shape[1])} tokens. Fix: halve batch_size, lower max_length, or use "
             "mixed precision (mixed_precision='auto'); on Colab, Runtime > Restart session frees memory held "
             "by earlier cells.") from None
     return loss_value, int((outputs.logits.detach().argmax(dim=-1) == batch["labels"]).sum())
 
 
-def _train_one_epoch(run: _Run, progress: _Progress, epoch: int, bar) -> dict:
-    """One pass over the training batches (their order drawn anew for this epoch); returns the epoch's row."""
-    for loader in (run.train_batches, getattr(run.train_loader, "batch_sampler", None)):
-        if hasattr(loader, "set_epoch"):
-            loader.set_epoch(epoch - 1)
-    run.model.train()
-    started, losses, samples, correct, real, padded = time.perf_counter(), [], 0, 0, 0, 0
+def _batches_of_epoch(run, epoch: int):
+    """The training batches on the run's device, in the order drawn for ``epoch`` (1, 2, ...)."""
+    for loader in (run.train_batches, getattr(run.train_loader, "batch_sampler", None)):  # reshuffled each epoch
+        getattr(loader, "set_epoch", lambda _: None)(epoch - 1)
     for batch in run.train_batches:
-        batch = {key: value.to(run.accelerator.device) for key, value in batch.items()}
-        check_batch(batch, run.num_labels, run.max_positions)
-        step_lr = run.optimizer.param_groups[0]["lr"]  # the rate this step uses
-        loss_value, step_correct = _train_step(run, batch, len(progress.history) + 1, epoch)
+        yield {key: value.to(run.accelerator.device) for key, value in batch.items()}
+
+
+def _train_one_epoch(run, state: _RunState, epoch: int, bar) -> dict:
+    """One pass over the training batches; returns the epoch's row."""
+    run.model.train()
+    started, losses, counts = time.perf_counter(), [], torch.zeros(4, dtype=torch.long)
+    for batch in _batches_of_epoch(run, epoch):
+        step_lr = run.optimizer.param_groups[0]["lr"]  # the encoder's rate this step uses
+        loss_value, correct = _train_step(run, batch, len(state.history) + 1, epoch)
         losses.append(loss_value)
-        samples, correct = samples + len(batch["labels"]), correct + step_correct
-        real, padded = real + int(batch["attention_mask"].sum()), padded + batch["attention_mask"].numel()
-        progress.history.append({"step": len(progress.history) + 1, "epoch": epoch, "train_loss": loss_value,
-                                 "lr": step_lr})
+        mask = batch["attention_mask"]
+        counts += torch.tensor([len(batch["labels"]), correct, int(mask.sum()), mask.numel()])
+        state.history.append({"step": len(state.history) + 1, "epoch": epoch, "train_loss": loss_value, "lr": step_lr})
         bar.update(1)
         bar.set_postfix(epoch=epoch, loss=f"{loss_value:.3f}", refresh=False)
     seconds = time.perf_counter() - started
     if run.accelerator.num_processes > 1:  # each process saw its part of every batch: add the parts up
-        counts = torch.tensor([samples, correct, real, padded], dtype=torch.long, device=run.accelerator.device)
-        samples, correct, real, padded = (int(total) for total in run.accelerator.reduce(counts, "sum").tolist())
-    progress.real_tokens, progress.padded_tokens = progress.real_tokens + real, progress.padded_tokens + padded
-    progress.train_seconds, progress.train_samples = progress.train_seconds + seconds, progress.train_samples + samples
+        counts = run.accelerator.reduce(counts.to(run.accelerator.device), "sum").cpu()
+    samples, correct, real, padded = (int(count) for count in counts)
     return {"epoch": epoch, "train_loss": float(np.mean(losses)) if losses else math.nan,
-            "train_accuracy": correct / samples if samples else math.nan,
-            "seconds": seconds, "samples_per_s": samples / seconds if seconds else 0.0}
+            "train_accuracy": correct / samples if samples else math.nan, "seconds": seconds,
+            "samples_per_s": samples / seconds if seconds else 0.0, "samples": samples, "real": real, "padded": padded}
+
+
+def scores_from_logits(logits: np.ndarray, labels: np.ndarray, predictions: np.ndarray | None = None,
+                       positive: int = 1) -> dict[str, float]:
+    """Loss, accuracy, macro and weighted F1, and for two classes precision, recall and F1 of class ``positive``
+    (scikit-learn), of ``predictions`` (default: the most probable class)."""
+    predictions, classes = logits.argmax(axis=1) if predictions is None else predictions, list(range(logits.shape[1]))
+    scores = {"loss": float(F.cross_entropy(torch.from_numpy(logits), torch.from_numpy(labels).long())),
+              "accuracy": float(accuracy_score(labels, predictions)) if len(labels) else 0.0,
+              **{f"{average}_f1": float(f1_score(labels, predictions, labels=classes, average=average, zero_division=0))
+                 for average in ("macro", "weighted")}}
+    if len(classes) == 2:
+        binary = precision_recall_fscore_support(labels == positive, predictions == positive, average="binary",
+                                                 zero_division=0)
+        scores.update(zip(("precision", "recall", "f1"), map(float, binary[:3])))
+    return scores
 
 
 @contextlib.contextmanager
@@ -381,142 +257,91 @@ def _full_precision(model):
         model.forward = wrapped
 
 
-def _validate(run: _Run) -> dict[str, float]:
-    """The validation scores of the weights now; over several processes each scores its part of every batch."""
-    with _full_precision(run.raw_model):
-        if run.val_batches is run.val_loader:
-            logits, labels = _logits_in_order(run.raw_model, run.val_loader, run.accelerator.device)
-        else:  # gather_for_metrics drops the texts accelerate repeats to fill the last batch
-            logit_parts, label_parts = [], []
-            run.raw_model.eval()
-            with torch.no_grad():
-                for batch in run.val_batches:
-                    batch = dict(batch)
-                    labels = batch.pop("labels")
-                    gathered = run.accelerator.gather_for_metrics((run.raw_model(**batch).logits.float(), labels))
-                    logit_parts.append(gathered[0].cpu().numpy())
-                    label_parts.append(gathered[1].cpu().numpy())
-            logits, labels = np.concatenate(logit_parts), np.concatenate(label_parts)
-    return {f"val_{key}": value for key, value in _scores_from_logits(logits, labels, None,
-                                                                      run.settings.positive).items()}
+def _validate(run) -> dict[str, float]:
+    """The validation scores of the weights now, in full precision, gathered from every process."""
+    parts, forward = [], run.raw_model.__dict__.get("_original_forward", run.raw_model)  # without accelerate's autocast
+    run.raw_model.eval()
+    with torch.no_grad():
+        for batch in run.val_batches:
+            batch = {key: value.to(run.accelerator.device) for key, value in batch.items()}
+            labels = batch.pop("labels")
+            parts.append(run.accelerator.gather_for_metrics((forward(**batch).logits.float(), labels)))
+    logits, labels = (torch.cat([part[i] for part in parts]).cpu().numpy() for i in (0, 1))
+    return {f"val_{key}": value for key, value in scores_from_logits(logits, labels, positive=run.settings.positive).items()}
 
 
-def _keep_best(run: _Run, progress: _Progress, row: dict, best_state: dict | None) -> dict | None:
-    """Note whether this epoch beats the best so far (ties go to the lower loss) and count epochs
-    without a lower validation loss; returns the best epoch's weights."""
-    value = row["val_loss"] if run.metric == "loss" else row[f"val_{run.metric}"]
-    better = value < progress.best_value if run.metric == "loss" else (
-        value > progress.best_value or (value == progress.best_value and row["val_loss"] < progress.best_loss))
-    if progress.best_epoch == 0 or better:
-        progress.best_value, progress.best_loss, progress.best_epoch = value, row["val_loss"], row["epoch"]
-        if run.settings.keep_best:
-            best_state = {key: tensor.detach().to("cpu", copy=True) for key, tensor in run.raw_model.state_dict().items()}
-    if row["val_loss"] < progress.lowest_val_loss:
-        progress.lowest_val_loss, progress.epochs_without_gain = row["val_loss"], 0
-    else:
-        progress.epochs_without_gain += 1
-    patience = run.settings.early_stopping_patience
-    progress.stopped_early = patience is not None and progress.epochs_without_gain >= patience
+def _keep_best(run, state: _RunState, row: dict, best_state: dict | None) -> dict | None:
+    """Note whether this epoch is the best so far (ties: the lower loss) and count epochs without a lower loss."""
+    value = row[f"val_{run.metric}"]
+    better = value < state.best_value if run.metric == "loss" else (
+        value > state.best_value or (value == state.best_value and row["val_loss"] < state.best_loss))
+    if state.best_epoch == 0 or better:
+        state.best_value, state.best_loss, state.best_epoch = value, row["val_loss"], row["epoch"]
+        best_state = _copy_weights(run.raw_model) if run.settings.keep_best else None
+    state.epochs_without_gain = 0 if row["val_loss"] < state.lowest_val_loss else state.epochs_without_gain + 1
+    state.lowest_val_loss = min(state.lowest_val_loss, row["val_loss"])
+    state.stopped_early = state.epochs_without_gain >= (run.settings.early_stopping_patience or math.inf)
     return best_state
 
 
-def _progress_bar(total: int, enabled: bool):
-    """tqdm.auto's bar (a widget in Jupyter), or a plain text bar when ``COURSE_PROGRESS=text``."""
-    if os.environ.get(_PROGRESS_ENV_VAR, "").strip().lower() == "text":
-        from tqdm import tqdm as text_tqdm
-
-        return text_tqdm(total=total, desc="training", unit="step", disable=not enabled, file=sys.stderr,
-                         mininterval=5.0, ascii=False)
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc="training", unit="step", disable=not enabled)
+def _copy_weights(model) -> dict:
+    return {key: value.detach().to("cpu", copy=True) for key, value in model.state_dict().items()}
 
 
-def _epoch_line(run: _Run, row: dict) -> str:
-    line = f"epoch {row['epoch']}: train loss {row['train_loss']:.4f}"
-    if run.val_loader is not None:
-        line += f", val loss {row['val_loss']:.4f}"
-        if run.metric != "loss":
-            line += f", val {run.metric} {row[f'val_{run.metric}']:.3f}"
-    return line
+def _progress_bar(total: int, enabled: bool, initial: int = 0):
+    """tqdm.auto's bar (a widget in Jupyter), or a plain text bar on stderr when ``COURSE_PROGRESS=text``."""
+    text = os.environ.get("COURSE_PROGRESS", "").strip().lower() == "text"
+    options = {"file": sys.stderr, "mininterval": 5.0, "ascii": False} if text else {}
+    return (tqdm.tqdm if text else tqdm.auto.tqdm)(total=total, initial=initial, desc="training", unit="step",
+                                                    disable=not enabled, **options)
 
 
 # --- checkpoints -------------------------------------------------------------------------------
 
 
-def _fingerprint(run: _Run) -> dict:
-    """The settings a checkpoint must have been made with to resume from it."""
-    settings = dataclasses.asdict(run.settings)
-    for name in ("early_stopping_patience", "keep_best", "positive", "group_by_length", "mixed_precision"):
-        settings.pop(name)  # these do not change the batches or the steps; the old format left them out too
-    settings["class_weights"] = settings["class_weights"] and list(settings["class_weights"])
-    settings.update(select_metric=run.metric, num_labels=run.num_labels,
-                    train_size=len(getattr(run.train_loader, "dataset", run.train_loader)))
-    return {key: value if isinstance(value, (int, float, str, bool, type(None))) else str(value)
-            for key, value in settings.items()}
+def _fingerprint(run) -> dict:
+    """What a checkpoint must have been made with to resume from it: the settings that change the steps, and the data."""
+    settings = {key: value for key, value in asdict(run.settings).items() if key not in ("early_stopping_patience", "keep_best")}
+    settings.update(mixed_precision=str(run.accelerator.mixed_precision), select_metric=run.metric, state_format=2,
+                    num_labels=run.num_labels, train_size=len(getattr(run.train_loader, "dataset", run.train_loader)))
+    return json.loads(json.dumps(settings, default=str))  # as state.json reads back (tuples become lists)
 
 
-def _save_checkpoint(run: _Run, folder: Path, progress: _Progress, best_state: dict | None) -> None:
-    """Write the checkpoint into a new folder, then swap it in: a crash leaves the previous one whole."""
-    from safetensors.torch import save_file
-
-    from course_utils.files import atomic_folder
-
-    with atomic_folder(folder / "last") as staging:  # a crash keeps the previous one whole, as last.previous
-        weights = {key: value.detach().to("cpu").contiguous() for key, value in run.raw_model.state_dict().items()}
-        save_file(weights, str(staging / "model.safetensors"))
-        if best_state is not None and progress.best_epoch != progress.epoch:
-            save_file({key: value.contiguous() for key, value in best_state.items()}, str(staging / "best.safetensors"))
-        scaler = run.accelerator.scaler
-        torch.save({"optimizer": run.optimizer.state_dict(), "scheduler": run.scheduler.state_dict(),
-                    "scaler": scaler.state_dict() if scaler is not None else {}, "torch_rng": torch.get_rng_state(),
-                    "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []},
-                   staging / "optimizer.pt")
-        state = {"fingerprint": _fingerprint(run), **dataclasses.asdict(progress)}
-        (staging / "state.json").write_text(json.dumps(state, indent=1), encoding="utf-8")
+def _save_checkpoint(run, folder: Path, state: _RunState, best_state: dict | None) -> None:
+    """``folder/last``: accelerate's ``save_state``, the best weights, then ``state.json`` (``last.previous`` until then)."""
+    last, previous = folder / "last", folder / "last.previous"
+    if (last / "state.json").is_file():
+        shutil.rmtree(previous, ignore_errors=True)
+        last.rename(previous)
+    shutil.rmtree(last, ignore_errors=True)
+    run.accelerator.save_state(str(last), safe_serialization=False)
+    if best_state is not None and state.best_epoch != state.epoch:
+        torch.save(best_state, last / "best.pt")
+    (last / "state.tmp").write_text(json.dumps({"fingerprint": _fingerprint(run), **asdict(state)}), encoding="utf-8")
+    (last / "state.tmp").replace(last / "state.json")
+    shutil.rmtree(previous, ignore_errors=True)
 
 
-def _load_checkpoint(folder: Path, fingerprint: dict) -> tuple[Path, dict] | None:
-    """The last complete checkpoint in ``folder`` and its state, if one exists for these settings."""
-    for candidate in (folder / "last", folder / "last.previous"):
-        state_file = candidate / "state.json"
-        if state_file.is_file() and (candidate / "model.safetensors").is_file():
-            state = json.loads(state_file.read_text(encoding="utf-8"))
-            if state.get("fingerprint") != fingerprint:
-                changed = sorted(key for key in fingerprint if state.get("fingerprint", {}).get(key) != fingerprint[key])
-                raise CourseError(f"The checkpoint in {candidate} was made with other settings ({', '.join(changed)} "
-                                  "differ), so this run cannot resume from it. Fix: use another checkpoint_dir, "
-                                  "or delete that folder to start afresh.")
-            return candidate, state
-    return None
-
-
-def _resume(run: _Run, folder: Path) -> tuple[_Progress, dict | None]:
-    """The progress (and best weights) of the last checkpoint in ``folder``, loaded into the run; or a fresh start."""
-    from safetensors.torch import load_file
-
-    found = _load_checkpoint(folder, _fingerprint(run))
-    if found is None:
-        return _Progress(), None
-    saved, state = found
-    device = str(run.accelerator.device)
-    run.raw_model.load_state_dict(load_file(str(saved / "model.safetensors"), device=device))
-    extra = torch.load(saved / "optimizer.pt", map_location="cpu", weights_only=True)
-    run.optimizer.load_state_dict(extra["optimizer"])
-    run.scheduler.load_state_dict(extra["scheduler"])
-    if run.accelerator.scaler is not None and extra["scaler"]:
-        run.accelerator.scaler.load_state_dict(extra["scaler"])
-    torch.set_rng_state(extra["torch_rng"])
-    if extra["cuda_rng"] and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(extra["cuda_rng"])
-    best_state = load_file(str(saved / "best.safetensors")) if (saved / "best.safetensors").is_file() else None
-    state.pop("fingerprint")
-    progress = _Progress(**state)
-    if best_state is None and progress.best_epoch == progress.epoch and run.settings.keep_best:
-        best_state = {key: value.detach().to("cpu", copy=True) for key, value in run.raw_model.state_dict().items()}
-    if run.progress:
-        print(f"resuming from the checkpoint of epoch {progress.epoch} in {saved}")
-    return progress, best_state
+def _resume(run, folder: Path | None) -> tuple[_RunState, dict | None]:
+    """The state and best weights of the last complete checkpoint in ``folder``, loaded into the run; or a fresh start."""
+    saved = next((path for path in (folder / "last", folder / "last.previous") if (path / "state.json").is_file()),
+                 None) if folder is not None else None
+    if saved is None:
+        return _RunState(), None
+    state = json.loads((saved / "state.json").read_text(encoding="utf-8"))
+    fingerprint, made_with = _fingerprint(run), state.pop("fingerprint", {})
+    if made_with != fingerprint:
+        changed = sorted(key for key in fingerprint if made_with.get(key) != fingerprint[key])
+        raise CourseError(f"The checkpoint in {saved} was made with other settings ({', '.join(changed)} differ), "
+                          "so this run cannot resume from it. Fix: use another checkpoint_dir, or delete that "
+                          "folder to start afresh.")
+    run.accelerator.load_state(str(saved))
+    state, best = _RunState(**state), saved / "best.pt"  # no best.pt: the weights just loaded are the best
+    best_state = torch.load(best, weights_only=True) if best.is_file() else (
+        _copy_weights(run.raw_model) if state.best_epoch == state.epoch and run.settings.keep_best else None)
+    if run.show_progress:
+        print(f"resuming from the checkpoint of epoch {state.epoch} in {saved}")
+    return state, best_state
 
 
 # --- train -------------------------------------------------------------------------------------
@@ -525,135 +350,58 @@ def _resume(run: _Run, folder: Path) -> tuple[_Progress, dict | None]:
 def train(model, tokenizer, train_df, val_df=None, settings: TrainSettings | None = None, *, device=None,
           checkpoint_dir: str | Path | None = None, progress: bool = True, accelerator=None,
           **setting_values) -> TrainResult:
-    """Fine-tune ``model`` on ``train_df``, validating on ``val_df`` each epoch (notebook 04).
-
-    Settings come as a :class:`TrainSettings` or as keywords (``train(model, tokenizer,
-    train_df, val_df, epochs=3, lr=1e-4)``); those left out take the recipe of the model's
-    family (:func:`course_utils.models.recipe_for_model`: on the packaged 6-layer MiniLM a peak
-    rate of 1e-4 for 3 epochs with 10 times that rate for the pooler and the new classification
-    layer; 3e-5 for 3 epochs on BERT-base).
-
-    The loop of notebook 04: AdamW (no weight decay on biases and LayerNorm weights) with
-    linear warmup then linear decay, length-grouped dynamic padding, gradient clipping, mixed
-    precision where the hardware has it. With ``val_df`` the best epoch by ``select_metric``
-    is restored at the end (``keep_best``) and ``early_stopping_patience`` stops after that
-    many epochs without a lower validation loss. With ``checkpoint_dir`` each finished epoch
-    is saved there (safetensors, written atomically); calling ``train`` again with the same
-    settings resumes after the last saved epoch and ends with the same weights as an
-    uninterrupted run. ``train_df`` may also be a DataLoader yielding batches with ``labels``.
-    The model is trained in place; the result holds the history.
-
-    Several processes or GPUs: run the same script under ``accelerate launch`` or ``torchrun``.
-    Each process then trains on its part of every batch (``batch_size`` must divide by the
-    number of processes), the validation logits are gathered from all of them, and only the
-    main process prints and writes checkpoints. An ``accelerate.Accelerator`` of your own can
-    be passed as ``accelerator``.
-    """
+    """Fine-tune ``model`` on ``train_df`` (or a DataLoader of batches with ``labels``), validating on ``val_df``
+    each epoch (notebook 04). Settings: a :class:`~course_utils.settings.TrainSettings` or keywords (``epochs=3``);
+    those left out take the recipe of the model's family. With ``val_df`` the best epoch's weights are restored
+    (``keep_best``); with ``checkpoint_dir`` each epoch is saved and a second call resumes, ending with the weights
+    of an uninterrupted run. Several processes: the same script under ``accelerate launch`` or ``torchrun``."""
     started = time.perf_counter()
     settings = TrainSettings.from_keywords(settings, **setting_values).for_model(model)
     run = _prepare(model, tokenizer, train_df, val_df, settings, device, accelerator, progress)
+    settings.remember(model)  # a saved model predicts as it was trained
     folder = Path(checkpoint_dir) if checkpoint_dir is not None else None
-    state, best_state = _resume(run, folder) if folder is not None else (_Progress(), None)
+    state, best_state = _resume(run, folder)
     resumed_from = state.epoch
-    _hand_to_accelerate(run)
-    bar = _progress_bar(settings.epochs * len(run.train_loader), run.progress)
-    bar.update(len(state.history))
+    bar = _progress_bar(settings.epochs * len(run.train_loader), run.show_progress, len(state.history))
     try:
         while state.epoch < settings.epochs and not state.stopped_early:
             state.epoch += 1
             row = _train_one_epoch(run, state, state.epoch, bar)
+            line = f"epoch {state.epoch}: train loss {row['train_loss']:.4f}"
             if run.val_loader is not None:
                 row.update(_validate(run))
                 best_state = _keep_best(run, state, row, best_state)
-            state.epochs.append(row)
-            if run.progress:
-                bar.write(_epoch_line(run, row))
-                if state.stopped_early:
-                    bar.write(f"early stopping after epoch {state.epoch}: no lower validation loss for "
-                              f"{state.epochs_without_gain} epoch(s)")
-            if folder is not None:
-                if run.accelerator.is_main_process:
-                    _save_checkpoint(run, folder, state, best_state)
-                run.accelerator.wait_for_everyone()
+                line += f", val loss {row['val_loss']:.4f}" + (
+                    f", val {run.metric} {row[f'val_{run.metric}']:.3f}" if run.metric != "loss" else "")
+            state.per_epoch.append(row)
+            if run.show_progress:
+                bar.write(line + (f"\nearly stopping after epoch {state.epoch}: no lower validation loss for "
+                                  f"{state.epochs_without_gain} epoch(s)" if state.stopped_early else ""))
+            if folder is not None and run.accelerator.is_main_process:
+                _save_checkpoint(run, folder, state, best_state)
+            run.accelerator.wait_for_everyone()
     finally:  # also when a step fails or Ctrl-C stops it: no accelerate wrapper is left on the model's forward
         bar.close()
         run.accelerator.unwrap_model(run.model, keep_fp32_wrapper=False)
-    return _finish(run, state, best_state, started, resumed_from)
-
-
-def _finish(run: _Run, state: _Progress, best_state: dict | None, started: float, resumed_from: int) -> TrainResult:
-    """Restore the best epoch's weights, hand back the plain model in eval mode, and sum the run up."""
-    last = state.epochs[-1]
-    if run.val_loader is None or not run.settings.keep_best:
-        state.best_epoch = last["epoch"]
-        state.best_value = float(last.get(f"val_{run.metric}", math.nan))
+    last = state.per_epoch[-1]  # restore the best epoch's weights, hand back the plain model, sum the run up
+    if run.val_loader is None or not settings.keep_best:
+        state.best_epoch, state.best_value = last["epoch"], float(last.get(f"val_{run.metric}", math.nan))
     elif best_state is not None and state.best_epoch != last["epoch"]:
         run.raw_model.load_state_dict(best_state)
-        if run.progress:
-            print(f"restored the weights of epoch {state.best_epoch} (best validation {run.metric} "
-                  f"{state.best_value:.3f})")
+        if run.show_progress:
+            print(f"restored the weights of epoch {state.best_epoch} (best validation {run.metric} {state.best_value:.3f})")
     run.accelerator.wait_for_everyone()
-    run.raw_model.eval()
-    columns = ["epoch", "train_loss", "train_accuracy"] + [key for key in state.epochs[-1] if key.startswith("val_")]
+    model.eval()
+    rows, columns = pd.DataFrame(state.per_epoch), [key for key in last if key.startswith("val_")]
     return TrainResult(
         history=pd.DataFrame(state.history, columns=["step", "epoch", "train_loss", "lr"]),
-        epochs=pd.DataFrame(state.epochs)[columns + ["seconds", "samples_per_s"]],
-        best_epoch=int(state.best_epoch),
-        seconds=time.perf_counter() - started,
-        samples_per_second=state.train_samples / state.train_seconds if state.train_seconds else 0.0,
-        padding_efficiency=state.real_tokens / state.padded_tokens if state.padded_tokens else 1.0,
-        select_metric=run.metric,
-        best_value=float(state.best_value),
+        per_epoch=rows[["epoch", "train_loss", "train_accuracy", *columns, "seconds", "samples_per_s"]],
+        best_epoch=int(state.best_epoch), seconds=time.perf_counter() - started,
+        samples_per_second=float(rows["samples"].sum() / rows["seconds"].sum()) if rows["seconds"].sum() else 0.0,
+        padding_efficiency=float(rows["real"].sum() / rows["padded"].sum()) if rows["padded"].sum() else 1.0,
+        select_metric=run.metric, best_value=float(state.best_value),
         truncated=int(getattr(getattr(run.train_loader, "dataset", None), "truncated", 0)),
-        resumed_from=resumed_from,
-        stopped_early=state.stopped_early,
-    )
-
-
-# --- the optimizer and the schedule ------------------------------------------------------------
-
-
-def _is_head(name: str) -> bool:
-    """The parameters a classifier adds on top of the encoder: the pooler and the classification layer."""
-    from course_utils.models import _HEAD_PREFIXES, _POOLER_MARK
-
-    return name.startswith(_HEAD_PREFIXES) or _POOLER_MARK in f".{name}"
-
-
-def _make_optimizer(model, lr: float, weight_decay: float = 0.01, name: str = "adamw",
-                   head_lr_multiplier: float = 1.0) -> torch.optim.Optimizer:
-    """The optimizer of notebook 04.
-
-    ``"adamw"``: AdamW, no weight decay on biases and LayerNorm weights (the 1-D
-    parameters), fused into one kernel per step where torch can. ``head_lr_multiplier``
-    gives the pooler and the classification layer (new or barely trained) that many times
-    the encoder's rate; the schedule scales both alike. ``"adam"``: plain
-    ``torch.optim.Adam(model.parameters(), lr)`` as a common tutorial writes it (no decay).
-    """
-    trainable = [(key, parameter) for key, parameter in model.named_parameters() if parameter.requires_grad]
-    if name == "adam":
-        return torch.optim.Adam([parameter for _, parameter in trainable], lr=lr)
-    groups = []
-    for is_head, rate in ((False, lr), (True, lr * head_lr_multiplier)):
-        part = [parameter for key, parameter in trainable if _is_head(key) == is_head]
-        groups += [{"params": [p for p in part if p.ndim >= 2], "weight_decay": weight_decay, "lr": rate},
-                   {"params": [p for p in part if p.ndim < 2], "weight_decay": 0.0, "lr": rate}]
-    groups = [group for group in groups if group["params"]]
-    try:
-        # fused: the whole update in one kernel per step (the default foreach AdamW is
-        # several times slower on a CPU)
-        return torch.optim.AdamW(groups, lr=lr, fused=True)
-    except (RuntimeError, TypeError, ValueError):  # older torch (CPU fused needs 2.4) or an unusual device
-        return torch.optim.AdamW(groups, lr=lr, foreach=False)
-
-
-def _make_scheduler(optimizer, total_steps: int, warmup_ratio: float = 0.1, schedule: str = "linear"):
-    """``"linear"``: warmup over ``warmup_ratio`` of the steps, then linear decay to 0; ``"constant"``: no schedule."""
-    from transformers import get_constant_schedule, get_linear_schedule_with_warmup
-
-    if schedule == "constant":
-        return get_constant_schedule(optimizer)
-    return get_linear_schedule_with_warmup(optimizer, int(warmup_ratio * total_steps), total_steps)
+        resumed_from=resumed_from, stopped_early=state.stopped_early)
 
 
 # --- which learning rate? A range test ---------------------------------------------------------
@@ -661,76 +409,56 @@ def _make_scheduler(optimizer, total_steps: int, warmup_ratio: float = 0.1, sche
 
 @dataclass
 class LearningRateSearch:
-    """What :func:`find_learning_rate` measured (notebook 04).
-
-    ``curve``: one row per step (``lr``, ``loss``, ``smoothed``: an exponential moving
-    average of the loss, bias-corrected). ``suggested``: a tenth of the rate at the lowest
-    smoothed loss (the loss is still falling steeply there, safely below where it turns
-    up). ``stopped_at``: the rate at which the loss blew up (4x its lowest), or None.
-    """
+    """What :func:`find_learning_rate` measured (notebook 04): ``curve``, a row per step (``lr``, ``head_lr``, ``loss``,
+    ``smoothed``: its bias-corrected moving average); ``suggested``, a tenth of the rate at the lowest smoothed loss
+    (a peak ``lr`` for :func:`train`); ``stopped_at``, the rate at which the loss blew up (4x its lowest), or None."""
 
     curve: pd.DataFrame
     suggested: float
     lowest_loss_lr: float
     stopped_at: float | None
+    head_lr_multiplier: float = 1.0
 
 
 def find_learning_rate(model, tokenizer, train_df: pd.DataFrame, *, start_lr: float = 1e-7, end_lr: float = 1e-2,
-                       steps: int = 60, batch_size: int = 16, max_length: int = 128, weight_decay: float = 0.01,
-                       smoothing: float = 0.9, seed: int = 42, device=None) -> LearningRateSearch:
-    """A learning-rate range test, as fast.ai's ``lr_find`` (notebook 04).
-
-    Trains for ``steps`` batches with the rate rising exponentially from ``start_lr`` to
-    ``end_lr``, records the loss at each rate, stops once the loss blows up, and then puts
-    the model's weights back as they were: the model is not changed. Plot the curve with
-    :func:`course_utils.plots.plot_learning_rate_search`; a good peak rate for
-    :func:`train` lies where the loss falls fastest, about a tenth of the rate at its lowest.
-    """
-    from course_utils.device import get_device
-
+                       steps: int = 60, batch_size: int = 16, max_length: int = MAX_LENGTH,
+                       weight_decay: float = 0.01, smoothing: float = 0.9, seed: int = SEED, device=None,
+                       head_lr_multiplier: float | None = None, mixed_precision: str = "auto") -> LearningRateSearch:
+    """A learning-rate range test, as fast.ai's ``lr_find`` (notebook 04): :func:`train`'s own run and steps, the
+    encoder's rate rising exponentially from ``start_lr`` to ``end_lr`` (the head's at ``head_lr_multiplier`` times
+    it), until the loss blows up; then the weights are put back. Plot: :func:`~course_utils.plots.plot_learning_rate_search`."""
     if not 0 < start_lr < end_lr:
         raise CourseError(f"start_lr and end_lr must satisfy 0 < start_lr < end_lr; got {start_lr:g}, {end_lr:g}.")
     if steps < 10:
         raise CourseError(f"steps={steps} is too few to draw a curve; use 50 or more.")
-    _check_frame(train_df, "train_df", need_labels=True)
-    check_labels_match_model(model, train_df, "train_df")
-    device = torch.device(device) if device is not None else get_device()
-    saved = {key: value.detach().to("cpu", copy=True) for key, value in model.state_dict().items()}
-    set_seed(seed)
-    model.to(device)
-    loader = make_loader(tokenizer, train_df, batch_size=batch_size, max_length=max_length, shuffle=True, seed=seed)
-    optimizer = _make_optimizer(model, start_lr, weight_decay)
-    factor = (end_lr / start_lr) ** (1 / (steps - 1))
-    rows, average, lowest, stopped_at = [], 0.0, math.inf, None
-    model.train()
+    settings = TrainSettings(epochs=1, batch_size=batch_size, lr=start_lr, weight_decay=weight_decay, warmup_ratio=0.0,
+                             head_lr_multiplier=head_lr_multiplier, max_length=max_length, seed=seed,
+                             mixed_precision=mixed_precision, schedule="constant").for_model(model)
+    saved = _copy_weights(model)
+    run = _prepare(model, tokenizer, train_df, None, settings, device, None, False, (end_lr / start_lr) ** (1 / (steps - 1)))
+    rows, average, lowest, stopped_at, passes = [], 0.0, math.inf, None, 0
     try:
-        step = 0
-        while step < steps:
-            for batch in loader:
-                rate = start_lr * factor ** step
-                for group in optimizer.param_groups:
-                    group["lr"] = rate
-                loss = model(**{key: value.to(device) for key, value in batch.items()}).loss
-                loss_value = float(loss.detach())
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-                optimizer.step()
-                optimizer.zero_grad(set_to_none=True)
-                step += 1
-                average = smoothing * average + (1 - smoothing) * loss_value
-                smoothed = average / (1 - smoothing ** step)
-                rows.append({"step": step, "lr": rate, "loss": loss_value, "smoothed": smoothed})
-                lowest = min(lowest, smoothed)
-                if not math.isfinite(loss_value) or (step > 5 and smoothed > 4 * lowest):
+        run.model.train()
+        while len(rows) < steps and stopped_at is None:
+            passes += 1
+            for batch in _batches_of_epoch(run, passes):
+                rate, head_rate = run.optimizer.param_groups[0]["lr"], run.optimizer.param_groups[-1]["lr"]
+                try:
+                    loss_value = _train_step(run, batch, len(rows) + 1, passes)[0]
+                except _LossNotFinite:
                     stopped_at = rate
                     break
-                if step >= steps:
+                average = smoothing * average + (1 - smoothing) * loss_value
+                rows.append({"step": len(rows) + 1, "lr": rate, "head_lr": head_rate, "loss": loss_value,
+                             "smoothed": average / (1 - smoothing ** (len(rows) + 1))})
+                lowest = min(lowest, rows[-1]["smoothed"])
+                stopped_at = rate if len(rows) > 5 and rows[-1]["smoothed"] > 4 * lowest else None
+                if stopped_at is not None or len(rows) >= steps:
                     break
-            if stopped_at is not None:
-                break
     finally:
+        run.accelerator.unwrap_model(run.model, keep_fp32_wrapper=False)
         model.load_state_dict(saved)
         model.eval()
-    curve = pd.DataFrame(rows)
-    best_row = curve.loc[curve["smoothed"].idxmin()]
-    return LearningRateSearch(curve, float(best_row["lr"]) / 10, float(best_row["lr"]), stopped_at)
+    curve = pd.DataFrame(rows, columns=["step", "lr", "head_lr", "loss", "smoothed"])
+    best = float(curve.loc[curve["smoothed"].idxmin(), "lr"]) if len(curve) else start_lr
+    return LearningRateSearch(curve, best / 10, best, stopped_at, settings.head_lr_multiplier)

@@ -7,12 +7,12 @@ from typing import Any
 
 from course_utils.errors import CourseError
 
-__all__ = ["WithFallback", "_import_ipywidgets", "with_fallback"]
+__all__ = ["WithFallback", "import_ipywidgets", "with_fallback"]
 
 _VIEW_MIMETYPE = "application/vnd.jupyter.widget-view+json"
 
 
-def _import_ipywidgets():
+def import_ipywidgets():
     """The ``ipywidgets`` module (7.x or 8.x), or a :class:`CourseError` that says how to install it."""
     try:
         import ipywidgets as module
@@ -20,6 +20,8 @@ def _import_ipywidgets():
         raise CourseError("ipywidgets is not installed, so this widget cannot run. "
                           "Fix: pip install 'ipywidgets>=7.7,<9', then restart the kernel.") from None
     return module
+
+
 
 
 class WithFallback:

@@ -7,14 +7,17 @@ Runs with COURSE_FAST=1 and the hub offline (as conftest.py sets for pytest), so
 committed outputs are the ones `pytest --nbval` compares against. Progress bars are
 plain text (COURSE_PROGRESS=text) and streams are coalesced, so a stored bar shows its
 final state; widget state is saved with the notebook. Cells tagged
-`raises-exception` may raise; any other error stops with the cell shown. Execution
+`raises-exception` may raise; the model store (courseware.model_store) starts empty, so a
+notebook reuses only a model an earlier notebook of the same run trained; any other error stops with the cell shown. Execution
 counts are renumbered and kernel metadata is normalised so diffs stay small.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -29,6 +32,7 @@ ENVIRONMENT = {
     "TOKENIZERS_PARALLELISM": "false",
     "PYTHONHASHSEED": "0",
     "COURSE_PROGRESS": "text",  # plain text progress bars: the stored output shows the bar's final state
+    "COURSE_STRICT_LESSONS": "1",  # a lesson that did not show stops the run (courseware.lessons)
 }
 
 
@@ -49,10 +53,15 @@ def execute(path: Path) -> float:
 
 def main(argv: list[str]) -> int:
     os.environ.update(ENVIRONMENT)
+    store = tempfile.mkdtemp(prefix="course-model-store-")  # an empty model store, as in the test suite
+    os.environ["COURSE_MODEL_STORE"] = store
     paths = [Path(arg) for arg in argv] or sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
-    for path in paths:
-        seconds = execute(path)
-        print(f"{path.name}: executed in {seconds:.0f} s")
+    try:
+        for path in paths:
+            seconds = execute(path)
+            print(f"{path.name}: executed in {seconds:.0f} s")
+    finally:
+        shutil.rmtree(store, ignore_errors=True)
     return 0
 
 

@@ -1,11 +1,14 @@
-"""How big is course_utils? Lines, lines of code and public names of its own modules.
+"""How big are the two packages? Lines, lines of code and public names of their modules.
 
-    python scripts/package_size.py                              # course_utils/*.py
-    python scripts/package_size.py course_utils/exercise_checks # the per-notebook exercise checks
+    python scripts/package_size.py              # course_utils (the library), then courseware (the machinery)
+    python scripts/package_size.py FOLDER ...   # any package folders
 
+Every ``*.py`` file under a folder counts, subfolders included (courseware/exercise_checks, say).
 Lines of code leave out blank lines, comments and docstrings. A public name is a module-level
 function, class or assignment whose name does not start with an underscore: what a reader of
-the package meets. ``tests/test_package_size.py`` keeps the count of public names under its cap.
+the package meets. ``tests/test_package_size.py`` keeps course_utils' count of public names under
+its cap: course_utils is what the notebooks teach, so it must stay small enough to read;
+courseware, the course's machinery, is reported on its own line.
 """
 
 from __future__ import annotations
@@ -41,10 +44,13 @@ def docstring_lines(tree: ast.Module) -> set[int]:
     return lines
 
 
+PACKAGES = ("course_utils", "courseware")
+
+
 def measure(folder: Path) -> dict[str, int]:
-    """Modules, lines, lines of code and public names of the ``*.py`` files directly in ``folder``."""
+    """Modules, lines, lines of code and public names of every ``*.py`` file under ``folder``, subfolders included."""
     totals = {"modules": 0, "lines": 0, "code": 0, "public_names": 0}
-    for path in sorted(folder.glob("*.py")):
+    for path in sorted(folder.rglob("*.py")):
         source = path.read_text(encoding="utf-8")
         tree = ast.parse(source)
         skipped = docstring_lines(tree)
@@ -58,13 +64,16 @@ def measure(folder: Path) -> dict[str, int]:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    folder = Path(args[0]) if args else ROOT / "course_utils"
-    if not folder.is_dir():
-        print(f"error: {folder} is not a folder. Fix: name a package folder, such as course_utils.", file=sys.stderr)
-        return 2
-    size = measure(folder)
-    print(f"{folder.name}: {size['modules']} modules, {size['lines']:,} lines, {size['code']:,} of them code "
-          f"(not blank, comment or docstring), {size['public_names']} public names")
+    folders = [Path(arg) for arg in args] or [ROOT / name for name in PACKAGES]
+    for folder in folders:
+        if not folder.is_dir():
+            print(f"error: {folder} is not a folder. Fix: name a package folder, such as course_utils.",
+                  file=sys.stderr)
+            return 2
+    for folder in folders:
+        size = measure(folder)
+        print(f"{folder.name}: {size['modules']} modules, {size['lines']:,} lines, {size['code']:,} of them code "
+              f"(not blank, comment or docstring), {size['public_names']} public names")
     return 0
 
 

@@ -410,7 +410,7 @@ def learner_facing_texts(notebooks: list[Path] | None = None, files: bool = True
                 texts.append((f"{where} (output)", text))
     if not files:
         return texts
-    files = [*sorted((ROOT / "course_utils" / "quizzes").glob("*.yaml")), ROOT / "README.md", ROOT / "data" / "README.md",
+    files = [*sorted((ROOT / "quizzes").glob("*.yaml")), ROOT / "README.md", ROOT / "data" / "README.md",
              *sorted((ROOT / "docs").glob("*.md"))]
     texts += [(str(path.relative_to(ROOT)), path.read_text(encoding="utf-8")) for path in files if path.exists()]
     return texts

@@ -13,8 +13,10 @@ this script writes:
   pip-installs the course's package from the repository (`course-utils @ git+<address>`), and
   pip adds only what Colab lacks of pyproject.toml's dependencies: never torch, which
   pyproject.toml does not list (`check_dependencies` refuses it), never the extras (Colab is the
-  notebook server and runs no tests). The package carries the quizzes and the exercise checks;
-  the notebooks need nothing else from the repository. Elsewhere the cell does nothing. A
+  notebook server and runs no tests). The distribution installs both of its packages,
+  course_utils and courseware (the quizzes, shipped as courseware/quizzes, and the exercise
+  checks), so finding course_utils means both are there; the notebooks need nothing else from
+  the repository. Elsewhere the cell does nothing. A
   notebook without one gets one;
 - the notebook metadata Colab reads to open a notebook on a T4 GPU, on every notebook that
   trains (a code cell calls `train(...)`), and on no other.

@@ -7,7 +7,8 @@
 Each notebook is executed on an in-memory copy (nothing under notebooks/ is written; the
 kernel runs in a temporary folder holding a copy of the notebook, so files a notebook saves
 land there) with the hub offline, as scripts/execute_notebooks.py runs them: fast mode sets
-COURSE_FAST=1, full mode removes COURSE_FAST. Writes a Markdown table to
+COURSE_FAST=1, full mode removes COURSE_FAST; the model store is off, so each notebook trains
+what it needs, as when it is opened alone. Writes a Markdown table to
 docs/notebook_times.md (or --output) with the machine it ran on: CPU model, core count,
 torch and transformers versions and the date, and the same table into README.md between
 the ``notebook-times`` markers (``--no-readme`` leaves the README alone). A mode that was not
@@ -74,7 +75,7 @@ def machine_description() -> list[str]:
 
 def run_notebook(path: Path, mode: str, timeout: int) -> float:
     """Seconds to execute a copy of the notebook in ``mode`` ("fast" or "full")."""
-    environment = dict(OFFLINE_ENVIRONMENT)
+    environment = {**OFFLINE_ENVIRONMENT, "COURSE_MODEL_STORE": "off"}  # each notebook as if opened alone
     saved = {name: os.environ.get(name) for name in [*environment, "COURSE_FAST"]}
     os.environ.update(environment)
     if mode == "fast":
@@ -134,7 +135,9 @@ def markdown_table(rows: list[tuple[str, dict[str, float | None]]], modes: tuple
         "",
         "Measured by `python scripts/time_notebooks.py` (whole notebook, kernel start included,",
         "hub offline). Fast mode is `COURSE_FAST=1`, as in the tests; full mode (`COURSE_FAST` unset)",
-        "trains on more messages, as a learner's own run does. Reading and typing time comes on top.",
+        "trains on more messages, as a learner's own run does. Each notebook is timed as if opened",
+        "alone (`COURSE_MODEL_STORE=off`): after notebook 04, notebooks 05, 06 and 08 load its model",
+        "instead of training it, and take less. Reading and typing time comes on top.",
         "",
         *table_rows(rows, modes),
     ]

@@ -67,7 +67,7 @@ def main(out: Path) -> None:
 
     result = training.train(model, tokenizer, train_df, val_df, checkpoint_dir=out / "checkpoints", **SETTINGS)
 
-    epochs = result.epochs.drop(columns=["seconds", "samples_per_s"]).to_dict(orient="records")
+    epochs = result.per_epoch.drop(columns=["seconds", "samples_per_s"]).to_dict(orient="records")
     (out / f"rank{rank}.json").write_text(json.dumps({"epochs": epochs, "batch_sizes": batch_sizes}), encoding="utf-8")
     if rank == 0:
         save_file({key: value.detach().contiguous() for key, value in model.state_dict().items()},

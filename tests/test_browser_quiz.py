@@ -32,7 +32,7 @@ from pathlib import Path
 
 import pytest
 
-from course_utils.quiz import _load_quiz, _shuffled_options
+from courseware.quiz import _load_quiz, _shuffled_options
 
 pytestmark = pytest.mark.browser
 
@@ -58,12 +58,12 @@ def _write_notebooks(folder: Path) -> None:
     a committed course notebook stores (no widget state), as a learner opens it from git."""
     import nbformat
 
-    from course_utils.quiz import _QuizView
+    from courseware.quiz import _QuizView
 
     for name, outputs in [("quiz_check", []), ("quiz_saved", [nbformat.v4.new_output(
             "display_data", data=_QuizView(_load_quiz(QUIZ))._repr_mimebundle_())])]:
         notebook = nbformat.v4.new_notebook()
-        cell = nbformat.v4.new_code_cell(f'from course_utils.quiz import show_quiz\nshow_quiz("{QUIZ}")')
+        cell = nbformat.v4.new_code_cell(f'from courseware.quiz import show_quiz\nshow_quiz("{QUIZ}")')
         cell.outputs = outputs
         notebook.cells = [cell]
         notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}

@@ -181,8 +181,10 @@ def test_the_package_the_cell_installs_lists_no_torch_and_no_test_tools():
 def test_the_package_carries_what_the_notebooks_need_from_the_repository():
     """No clone on Colab: the quizzes and the exercise checks come with the package."""
     pyproject = sync_colab.read_pyproject(ROOT)
-    assert "course_utils.exercise_checks" in pyproject["tool"]["setuptools"]["packages"]
-    assert "quizzes/*.yaml" in pyproject["tool"]["setuptools"]["package-data"]["course_utils"]
+    setuptools = pyproject["tool"]["setuptools"]
+    assert {"course_utils", "courseware", "courseware.exercise_checks", "courseware.quizzes"} <= set(setuptools["packages"])
+    assert setuptools["package-dir"]["courseware.quizzes"] == "quizzes"  # the top-level folder, shipped in the wheel
+    assert "*.yaml" in setuptools["package-data"]["courseware.quizzes"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)

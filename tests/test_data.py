@@ -40,7 +40,7 @@ def test_splits_are_stratified_disjoint_and_reproducible():
     assert sizes == {"train": 3173, "val": 454, "test": 907}
     for _, frame in splits.items():
         assert abs(frame["label_id"].mean() - 561 / 4534) < 0.005
-    assert data.check_leakage(splits).ok
+    assert data.leakage_report(splits).ok
     again = corpora.load_splits()
     assert again.test["text"].tolist() == splits.test["text"].tolist()
     other_seed = corpora.load_splits(seed=7)
@@ -48,7 +48,7 @@ def test_splits_are_stratified_disjoint_and_reproducible():
 
 
 def test_leakage_is_reported_without_deduplication(sms_df):
-    report = data.check_leakage(data.split_dataset(sms_df))
+    report = data.leakage_report(data.split_dataset(sms_df))
     assert not report.ok
     assert "LEAKAGE" in str(report)
     assert sum(len(texts) for texts in report.shared.values()) > 0
@@ -212,7 +212,7 @@ def test_load_csv_missing_file_and_split(tmp_path):
     path.write_text("text,label\n" + "\n".join(rows) + "\n", encoding="utf-8")
     splits = data.load_csv(path, "text", "label").split()
     assert [len(frame) for _, frame in splits.items()] == [63, 9, 18]
-    assert splits.label_names == ("a", "b") and data.check_leakage(splits).ok
+    assert splits.label_names == ("a", "b") and data.leakage_report(splits).ok
     tiny = tmp_path / "tiny.csv"
     tiny.write_text("text,label\none,a\ntwo,a\nthree,a\nfour,b\n", encoding="utf-8")
     with pytest.raises(CourseError, match=r"Cannot split 4 texts.*a: 3, b: 1.*add texts to the smallest classes"):
@@ -223,5 +223,5 @@ def test_question_titles_load_offline_with_their_checksums():
     splits = corpora.load_question_titles()
     assert [len(frame) for _, frame in splits.items()] == [11996, 1998, 5991]
     assert len(splits.label_names) == 20 and splits.label_names[0] == "ajax"
-    assert data.check_leakage(splits).ok
+    assert data.leakage_report(splits).ok
     assert splits.train["label_id"].value_counts().max() == 600

@@ -5,7 +5,7 @@
 - torch is in no list of pyproject.toml (course.sh installs it only where it is missing);
 - the Colab setup cells install what is missing of the dependencies (scripts/sync_colab.py writes
   them; tests/test_colab_setup.py checks the cells);
-- every package course_utils and scripts/ import is declared, or comes with a declared one.
+- every package course_utils, courseware and scripts/ import is declared, or comes with a declared one.
 """
 
 from __future__ import annotations
@@ -93,13 +93,14 @@ def third_party_imports(paths: list[Path]) -> dict[str, set[str]]:
                 continue
             for module in modules:
                 top = module.split(".")[0]
-                if top not in sys.stdlib_module_names and top not in {"course_utils", "torch"}:
+                if top not in sys.stdlib_module_names and top not in {"course_utils", "courseware", "torch"}:
                     found.setdefault(top, set()).add(str(path.relative_to(ROOT)))
     return found
 
 
 @pytest.mark.parametrize(("folder", "lists"), [
     ("course_utils", ("dependencies",)),
+    ("courseware", ("dependencies",)),
     ("scripts", ("dependencies", "notebooks", "test")),
 ])
 def test_what_is_imported_is_declared(folder, lists):

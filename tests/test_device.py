@@ -64,7 +64,7 @@ def test_a_cpu_with_bf16_trains_in_bf16(monkeypatch):
     info = device_mod.device_info("cpu")
     assert info.bf16 and info.amp_dtype is torch.bfloat16
     assert "bf16 in hardware" in info.describe()
-    from course_utils.training import _amp_dtype
+    from course_utils.device import amp_dtype as _amp_dtype
 
     assert _amp_dtype(torch.device("cpu"), "auto") is torch.bfloat16
     assert _amp_dtype(torch.device("cpu"), "bf16") is torch.bfloat16

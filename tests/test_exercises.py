@@ -1,4 +1,4 @@
-"""Exercises that check themselves, and the exercise copies for workshops (`course_utils.exercises`)."""
+"""Exercises that check themselves, and the exercise copies for workshops (`courseware.exercises`)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 from nbclient import NotebookClient
 
 from course_utils.errors import CourseError
-from course_utils.exercises import (_DEFAULT_EXERCISE_COMMENT, _EXERCISE_PREFIX, _EXERCISE_TAG, _SOLUTION_TAG, Exercise,
+from courseware.exercises import (_DEFAULT_EXERCISE_COMMENT, _EXERCISE_PREFIX, _EXERCISE_TAG, _SOLUTION_TAG, Exercise,
                                     _MissingExerciseComment, NotYet, _check_call, _exercise_comment_lines,
                                     _exercise_scaffold, make_exercises, require, require_close)
 
@@ -202,8 +202,8 @@ def test_bad_input_raises_course_error_and_writes_nothing(tmp_path, case):
     assert snapshot(tmp_path) == before  # no copy, no temporary folder
 
 
-def test_cli_writes_one_line_per_notebook_and_a_total(tmp_path, run_cli):
-    status, stdout, stderr = run_cli(["exercises", str(tmp_path / "workshop")])
+def test_cli_writes_one_line_per_notebook_and_a_total(tmp_path, run_courseware):
+    status, stdout, stderr = run_courseware(["exercises", str(tmp_path / "workshop")])
     assert status == 0, stderr
     lines = stdout.splitlines()
     assert len(lines) == len(NOTEBOOK_PATHS) + 1 and stderr == ""
@@ -220,16 +220,29 @@ def test_cli_writes_one_line_per_notebook_and_a_total(tmp_path, run_cli):
     ["exercises", "{tmp}/new", "--notebooks", "{tmp}/no-such-folder"],
     ["exercises", "notebooks", "--overwrite"],           # the notebooks folder itself
 ])
-def test_cli_bad_input_exits_2_with_one_line(tmp_path, args, run_cli, monkeypatch):
+def test_cli_bad_input_exits_2_with_one_line(tmp_path, args, run_courseware, monkeypatch):
     monkeypatch.chdir(ROOT)  # "notebooks" is the course's folder
     (tmp_path / "filled").mkdir()
     (tmp_path / "filled" / "notes.txt").write_text("mine")
     before = snapshot(tmp_path), snapshot(NOTEBOOKS)
-    status, stdout, stderr = run_cli([arg.format(tmp=tmp_path) for arg in args])
+    status, stdout, stderr = run_courseware([arg.format(tmp=tmp_path) for arg in args])
     assert status == 2
     assert stdout == ""
     assert len(stderr.splitlines()) == 1 and stderr.startswith("error: ") and "Fix:" in stderr
     assert (snapshot(tmp_path), snapshot(NOTEBOOKS)) == before
+
+
+def test_cli_without_a_notebooks_folder_names_the_fix(tmp_path, run_courseware, monkeypatch):
+    """A pip or Colab install has no notebooks/ next to the package: one line that says what to do."""
+    import courseware.exercises
+
+    missing = tmp_path / "site-packages" / "notebooks"
+    monkeypatch.setattr(courseware.exercises, "_default_notebooks_dir", lambda: missing)
+    status, stdout, stderr = run_courseware(["exercises", str(tmp_path / "workshop")])
+    assert status == 2 and stdout == ""
+    assert len(stderr.splitlines()) == 1 and stderr.startswith("error: ") and str(missing) in stderr
+    assert "--notebooks DIR" in stderr and "clone" in stderr
+    assert not (tmp_path / "workshop").exists()
 
 
 FAST_COPIES = [path for path in NOTEBOOK_PATHS if path.name[:2] in {"00", "01", "02", "03"}]
@@ -264,8 +277,8 @@ def solution_cells(notebook) -> list:
 
 
 def checks_module(path: Path):
-    """course_utils.exercise_checks.nbNN for notebook NN_*.ipynb."""
-    return importlib.import_module(f"course_utils.exercise_checks.nb{path.name[:2]}")
+    """courseware.exercise_checks.nbNN for notebook NN_*.ipynb."""
+    return importlib.import_module(f"courseware.exercise_checks.nb{path.name[:2]}")
 
 
 def exercise_of(path: Path, cell) -> Exercise:
@@ -299,8 +312,8 @@ def test_every_solution_cell_ends_with_its_notebooks_check(path):
     code = [cell.source for cell in notebook.cells if cell.cell_type == "code"]
     module = f"nb{path.name[:2]}"
     importing = [index for index, source in enumerate(code)
-                 if f"from course_utils.exercise_checks import {module} as exercise" in source]
-    assert importing, f"{path.name}: no cell imports course_utils.exercise_checks.{module} as exercise"
+                 if f"from courseware.exercise_checks import {module} as exercise" in source]
+    assert importing, f"{path.name}: no cell imports courseware.exercise_checks.{module} as exercise"
     first_solution = next(index for index, cell in enumerate(
         cell for cell in notebook.cells if cell.cell_type == "code") if _SOLUTION_TAG in tags(cell))
     assert importing[0] < first_solution, f"{path.name}: the checks are imported after the first exercise"

@@ -8,7 +8,7 @@ import stat
 import pandas as pd
 import pytest
 
-from course_utils.files import atomic_folder, atomic_write_bytes, atomic_write_text
+from course_utils.files import atomic_folder, _atomic_write_bytes, atomic_write_text
 
 
 @pytest.fixture
@@ -40,7 +40,7 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
     target.write_bytes(b"old")
 
     with pytest.raises(TypeError):
-        atomic_write_bytes(target, "not bytes")  # type: ignore[arg-type]  # fails inside the write
+        _atomic_write_bytes(target, "not bytes")  # type: ignore[arg-type]  # fails inside the write
     assert target.read_bytes() == b"old"
     assert os.listdir(tmp_path) == ["model.bin"]
 
@@ -81,18 +81,22 @@ def test_checkpoint_folders_are_0755(tmp_path, umask_022):
 
     from course_utils import training
 
+    import accelerate
+
     model = torch.nn.Linear(2, 2)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
-    scaler = torch.amp.GradScaler("cpu", enabled=False)
+    accelerator = accelerate.Accelerator(cpu=True)
+    model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
     from types import SimpleNamespace
 
-    run = SimpleNamespace(raw_model=model, optimizer=optimizer, scheduler=scheduler, accelerator=SimpleNamespace(
-        scaler=scaler), settings=training.TrainSettings(), metric="f1", num_labels=2, train_loader=[0, 1])
+    run = SimpleNamespace(raw_model=model, optimizer=optimizer, scheduler=scheduler, accelerator=accelerator,
+                          settings=training.TrainSettings(), metric="f1", num_labels=2, train_loader=[0, 1])
     for _ in range(2):  # the second save replaces the first
-        training._save_checkpoint(run, tmp_path / "run", training._Progress(epoch=1), None)
+        training._save_checkpoint(run, tmp_path / "run", training._RunState(epoch=1), None)
     last = tmp_path / "run" / "last"
     assert os.listdir(tmp_path / "run") == ["last"]
     assert mode(last) == 0o755
     assert {name: mode(last / name) for name in os.listdir(last)} == {
-        "model.safetensors": 0o644, "optimizer.pt": 0o644, "state.json": 0o644}
+        "pytorch_model.bin": 0o644, "optimizer.bin": 0o644, "scheduler.bin": 0o644, "random_states_0.pkl": 0o644,
+        "state.json": 0o644}

@@ -271,7 +271,7 @@ def test_same_seed_same_losses_and_metrics(tokenizer, sms_df):
     for _ in range(2):
         model = tiny_model(tokenizer, seed=5)
         result = quiet(model, tokenizer, sms_df, sms_df.head(16), epochs=2, seed=11)
-        runs.append((result.history, result.epochs.drop(columns=["seconds", "samples_per_s"]), weights(model)))
+        runs.append((result.history, result.per_epoch.drop(columns=["seconds", "samples_per_s"]), weights(model)))
     pd.testing.assert_frame_equal(runs[0][0], runs[1][0])
     pd.testing.assert_frame_equal(runs[0][1], runs[1][1])
     assert all(torch.equal(runs[0][2][key], runs[1][2][key]) for key in runs[0][2])
@@ -301,7 +301,8 @@ def test_an_interrupted_run_resumes_to_the_same_weights(tokenizer, sms_df, tmp_p
         quiet(interrupted, tokenizer, sms_df, val_df, checkpoint_dir=tmp_path / "run", **settings)
     monkeypatch.setattr(training, "_train_step", real_step)
     saved = tmp_path / "run" / "last"
-    assert sorted(path.name for path in saved.iterdir()) == ["model.safetensors", "optimizer.pt", "state.json"]
+    assert sorted(path.name for path in saved.iterdir()) == ["optimizer.bin", "pytorch_model.bin", "random_states_0.pkl",
+                                                             "scheduler.bin", "state.json"]  # accelerate's save_state
     assert not [path for path in (tmp_path / "run").iterdir() if path.name.startswith(".")]  # no staging folder
 
     resumed_model = tiny_model(tokenizer, seed=99)  # a fresh object: everything comes from the checkpoint
@@ -309,8 +310,8 @@ def test_an_interrupted_run_resumes_to_the_same_weights(tokenizer, sms_df, tmp_p
     assert resumed.resumed_from == 1
     assert resumed.best_epoch == expected.best_epoch
     pd.testing.assert_frame_equal(resumed.history, expected.history)
-    columns = [column for column in expected.epochs.columns if column not in ("seconds", "samples_per_s")]
-    pd.testing.assert_frame_equal(resumed.epochs[columns], expected.epochs[columns])
+    columns = [column for column in expected.per_epoch.columns if column not in ("seconds", "samples_per_s")]
+    pd.testing.assert_frame_equal(resumed.per_epoch[columns], expected.per_epoch[columns])
     reference_weights = weights(reference)
     assert all(torch.equal(reference_weights[key], value) for key, value in weights(resumed_model).items())
 

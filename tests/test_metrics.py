@@ -19,11 +19,11 @@ from course_utils.metrics import (
     average_scores,
     bootstrap_difference,
     bootstrap_interval,
-    _confusion_table,
+    confusion_table,
     f1_averages,
     per_class_scores,
     top_confusions,
-    _precision_recall_points,
+    precision_recall_points,
     predict_at_threshold,
     _scores_from_counts,
     threshold_table,
@@ -244,7 +244,7 @@ def test_best_threshold_rejects_unknown_metric_and_impossible_constraints(scored
 
 def test_precision_recall_points_agree_with_scikit_learn(scored_messages):
     y_true, p_spam = scored_messages
-    table = _precision_recall_points(y_true, p_spam)
+    table = precision_recall_points(y_true, p_spam)
     precision, recall, thresholds = skm.precision_recall_curve(y_true, p_spam)
     assert isinstance(table, pd.DataFrame)
     np.testing.assert_allclose(table["threshold"], thresholds)
@@ -255,7 +255,7 @@ def test_precision_recall_points_agree_with_scikit_learn(scored_messages):
 
 def test_precision_recall_points_need_some_spam():
     with pytest.raises(CourseError, match="no text of the positive class"):
-        _precision_recall_points([0, 0, 0], [0.1, 0.2, 0.3])
+        precision_recall_points([0, 0, 0], [0.1, 0.2, 0.3])
 
 
 def test_two_column_probabilities_take_the_positive_column():
@@ -336,7 +336,7 @@ def test_a_class_never_predicted_still_has_a_row():
 def test_confusion_table_and_top_confusions(three_classes):
     y_true, y_pred = three_classes
     names = ("business", "sport", "tech")
-    table = _confusion_table(y_true, y_pred, names)
+    table = confusion_table(y_true, y_pred, names)
     assert table.shape == (3, 3)
     np.testing.assert_array_equal(table.to_numpy(), skm.confusion_matrix(y_true, y_pred))
     top = top_confusions(y_true, y_pred, names, n=2)

@@ -8,7 +8,7 @@ import time
 import pytest
 import torch
 
-from course_utils import models
+from course_utils import models, settings
 from course_utils.errors import CourseError
 
 
@@ -56,7 +56,7 @@ def test_cpu_picks_packaged_without_touching_the_network(monkeypatch):
     assert "no CUDA GPU" in choice.reason
     assert choice.local_files_only
     assert (models.packaged_model_path() / "model.safetensors").is_file()
-    assert choice.recipe is models._PACKAGED_RECIPE and choice.recipe.lr == 1e-4
+    assert choice.recipe is settings._PACKAGED_RECIPE and choice.recipe.lr == 1e-4
     assert "Recipe: peak learning rate 0.0001 (10x for the pooler and classifier), 3 epochs" in str(choice)
 
 
@@ -84,7 +84,7 @@ def test_gpu_with_reachable_hub_picks_bert_base(online, monkeypatch, answering_s
     choice = models.choose_model(device="cuda")
     assert (choice.name, choice.source) == ("bert-base-uncased", "hub")
     assert not choice.local_files_only
-    assert choice.recipe is models._BERT_BASE_RECIPE and choice.recipe.lr == 3e-5  # BERT-base keeps its own
+    assert choice.recipe is settings._BERT_BASE_RECIPE and choice.recipe.lr == 3e-5  # BERT-base keeps its own
 
 
 def test_gpu_with_cached_weights_needs_no_probe(online, monkeypatch):

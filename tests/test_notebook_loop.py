@@ -67,11 +67,11 @@ def small_bert(tokenizer):
 
 
 def test_the_notebook_sampler_draws_the_librarys_batches():
-    from course_utils.batches import MEGA_BATCH, LengthGroupedBatchSampler
+    from course_utils.batches import CHUNK_BATCHES, LengthGroupedBatchSampler
 
     lengths = [int(length) for length in np.random.default_rng(0).integers(5, 120, size=3_500)]  # 3 chunks at 16
     cells = run_cells({"np": np, "lengths": lengths, "train_df": None}, "def length_grouped_batches")
-    assert inspect.signature(cells["length_grouped_batches"]).parameters["chunk_batches"].default == MEGA_BATCH
+    assert inspect.signature(cells["length_grouped_batches"]).parameters["chunk_batches"].default == CHUNK_BATCHES
     library = LengthGroupedBatchSampler(lengths, 16, shuffle=True, seed=42)
     for epoch in range(3):
         library.set_epoch(epoch)

@@ -96,7 +96,7 @@ def test_confusion_matrix_checks_labels():
 
 def test_precision_recall_curve_is_scikit_learns_with_marked_thresholds(scored_messages):
     y_true, p_spam = scored_messages
-    figure = plot_precision_recall(y_true, p_spam, thresholds=(0.3, 0.5), label="val", positive_name="spam")
+    figure = plot_precision_recall(y_true, p_spam, thresholds=(0.3, 0.5), label="val", positive_label="spam")
     ax = figure.axes[0]
     curve = ax.lines[0]
     precision, recall, _ = precision_recall_curve(y_true, p_spam)
@@ -152,7 +152,7 @@ def make_result(val_losses):
     epochs = pd.DataFrame({"epoch": [1, 2, 3, 4], "train_loss": [0.5, 0.3, 0.1, 0.05]})
     if val_losses is not None:
         epochs["val_loss"] = val_losses
-    return TrainResult(history=pd.DataFrame(), epochs=epochs, best_epoch=2, seconds=1.0,
+    return TrainResult(history=pd.DataFrame(), per_epoch=epochs, best_epoch=2, seconds=1.0,
                        samples_per_second=1.0, padding_efficiency=1.0)
 
 
@@ -246,7 +246,7 @@ def test_reliability_diagram_draws_each_set_with_its_calibration_error():
     p = rng.random(2000)
     y_true = (rng.random(2000) < p).astype(int)
     timid = 0.25 + p / 2
-    figure = plot_reliability(y_true, {"honest": p, "timid": timid}, positive_name="spam")
+    figure = plot_reliability(y_true, {"honest": p, "timid": timid}, positive_label="spam")
     ax = figure.axes[0]
     lines = {line.get_label(): line for line in ax.get_lines()}
     assert set(lines) == {"perfectly calibrated", f"honest (ECE {expected_calibration_error(y_true, p):.3f})",

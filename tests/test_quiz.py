@@ -3,6 +3,7 @@ static HTML, the widgets driven from Python, and the stored notebook outputs."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from course_utils.errors import CourseError
-from course_utils.quiz import (
+from courseware.quiz import (
     _answer_key_markdown,
     _concepts_message,
     _grade,
@@ -175,7 +176,7 @@ def write_quiz(tmp_path):
 
 @pytest.mark.parametrize("case", sorted(BAD_FILES))
 def test_malformed_quiz_files_are_refused_with_one_clear_message(case, write_quiz, capsys):
-    from course_utils.__main__ import main
+    from courseware.cli import main
 
     text, expected = BAD_FILES[case]
     path = write_quiz(text)
@@ -205,24 +206,25 @@ def test_unknown_quiz_name_lists_the_available_ones():
         _load_quiz("99_nonexistent")
 
 
-def test_quiz_names_resolve_to_the_files_shipped_in_the_package():
-    from importlib import resources
-
-    shipped = resources.files("course_utils") / "quizzes" / "02_logits_to_predictions.yaml"
-    assert shipped.is_file()
-    assert _load_quiz("02_logits_to_predictions").path == Path(str(shipped))
-    assert Path(str(_quizzes_folder())) == ROOT / "course_utils" / "quizzes"
+def test_quiz_names_resolve_to_the_repository_quiz_files():
+    """A clone or an editable install reads the top-level quizzes/ folder, the one copy in git."""
+    assert Path(str(_quizzes_folder())) == ROOT / "quizzes"
+    assert _load_quiz("02_logits_to_predictions").path == ROOT / "quizzes" / "02_logits_to_predictions.yaml"
     assert {Path(entry.name).stem for entry in _quiz_files()} >= set(NOTEBOOK_STEMS)
+    assert not (ROOT / "courseware" / "quizzes").exists()  # no second copy in git
+    assert not (ROOT / "course_utils" / "quizzes").exists()
 
 
 @pytest.mark.slow
 def test_the_wheel_ships_the_quiz_files(tmp_path):
-    """`pip install .` (not editable) must be able to show a quiz: the YAML files are package data."""
+    """`pip install .` and Colab's `pip install git+...` (not editable) build a wheel: it must carry every
+    quiz file of the top-level quizzes/ folder as courseware/quizzes, where importlib.resources finds them."""
     import shutil
     import zipfile
 
     source = tmp_path / "source"  # a copy, so that building leaves no build/ folder in the checkout
-    shutil.copytree(ROOT / "course_utils", source / "course_utils", ignore=shutil.ignore_patterns("__pycache__"))
+    for folder in ("course_utils", "courseware", "quizzes"):
+        shutil.copytree(ROOT / folder, source / folder, ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("pyproject.toml", "README.md", "LICENSE"):
         shutil.copy(ROOT / name, source / name)
     result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
@@ -230,8 +232,26 @@ def test_the_wheel_ships_the_quiz_files(tmp_path):
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     (wheel,) = (tmp_path / "wheels").glob("course_utils-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    for stem in NOTEBOOK_STEMS:
-        assert f"course_utils/quizzes/{stem}.yaml" in names, f"{stem}.yaml is not in {wheel.name}"
+    quiz_files = sorted(path.name for path in (ROOT / "quizzes").glob("*.yaml"))
+    assert {f"{stem}.yaml" for stem in NOTEBOOK_STEMS} <= set(quiz_files)
+    for name in quiz_files:
+        assert f"courseware/quizzes/{name}" in names, f"{name} is not in {wheel.name}"
+    assert {"courseware/exercise_checks/nb04.py", "courseware/doctor.py", "course_utils/training.py"} <= names
+    assert not [name for name in names if name.startswith("quizzes/")]  # not a top-level package of its own
+
+    # installed from the wheel, away from the checkout, the quiz engine finds its files by importlib.resources
+    target = tmp_path / "installed"
+    zipfile.ZipFile(wheel).extractall(target)
+    code = ("from courseware.quiz import _quiz_files, _load_quiz\n"
+            "files = _quiz_files()\n"
+            "print(len(files), str(files[0]))\n"
+            "print(_load_quiz('00_setup').title)\n")
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                           cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(target)})
+    assert shown.returncode == 0, shown.stderr[-2000:]
+    count, first = shown.stdout.splitlines()[0].split(" ", 1)
+    assert int(count) == len(quiz_files)
+    assert first.startswith(str(target / "courseware" / "quizzes"))
 
 
 # --------------------------------------------------------------------------- Markdown subset and escaping
@@ -270,7 +290,7 @@ def test_shuffle_is_reproducible_and_a_permutation():
 
 
 def test_shuffle_does_not_depend_on_the_hash_seed():
-    code = ("from course_utils.quiz import _load_quiz, _shuffled_options\n"
+    code = ("from courseware.quiz import _load_quiz, _shuffled_options\n"
             "for item in _load_quiz('00_setup').items:\n"
             "    print(item.id, [o.id for o in _shuffled_options(item)])\n")
     outputs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
@@ -447,7 +467,7 @@ def executed_quiz_notebook(tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("quiz_notebook")
     notebook = nbformat.v4.new_notebook()
-    notebook.cells = [nbformat.v4.new_code_cell('from course_utils.quiz import show_quiz\nshow_quiz("02_logits_to_predictions")')]
+    notebook.cells = [nbformat.v4.new_code_cell('from courseware.quiz import show_quiz\nshow_quiz("02_logits_to_predictions")')]
     NotebookClient(notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(folder)}}).execute()
     notebook.metadata.pop("widgets", None)  # as scripts/execute_notebooks.py stores them
     path = folder / "quiz_cell.ipynb"

@@ -1,4 +1,4 @@
-"""`python -m course_utils quiz check` and `quiz answer-key`, run as a person runs them."""
+"""`python -m courseware quiz check` and `quiz answer-key`, run as a person runs them."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from course_utils.quiz import _load_quiz, _quiz_files
+from courseware.quiz import _load_quiz, _quiz_files
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "tests" / "fixtures" / "quizzes" / "sample.yaml"
@@ -16,7 +16,7 @@ BAD_ANSWER = (ROOT / "tests" / "fixtures" / "quizzes" / "bad_answer.yaml").read_
 
 
 def run_cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "course_utils", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "courseware", *args], capture_output=True, text=True,
                           cwd=cwd, timeout=120)
 
 
@@ -25,7 +25,7 @@ def test_check_accepts_every_course_quiz():
     assert result.returncode == 0, result.stderr
     for path in _quiz_files():
         count = len(_load_quiz(path).items)
-        assert f"ok: course_utils/quizzes/{path.name} ({count} item{'s' if count != 1 else ''})" in result.stdout
+        assert f"ok: quizzes/{path.name} ({count} item{'s' if count != 1 else ''})" in result.stdout
 
 
 def test_check_accepts_named_files():
@@ -90,3 +90,20 @@ def test_usage_errors_exit_2():
     assert run_cli().returncode == 2
     assert run_cli("quiz").returncode == 2
     assert run_cli("quiz", "grade").returncode == 2
+
+
+def test_the_answer_key_into_a_closed_pipe_ends_quietly():
+    """`python -m courseware quiz answer-key | head -1`: the reader has gone; no BrokenPipeError traceback."""
+    process = subprocess.Popen([sys.executable, "-m", "courseware", "quiz", "answer-key"], cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.close()  # the reader leaves before the first line, as `head` does after its lines
+    stderr = process.communicate(timeout=120)[1].decode()
+    assert process.returncode == 141, stderr  # as a shell reports a process ended by SIGPIPE
+    assert stderr == ""
+
+
+def test_the_library_command_line_has_no_quiz_command():
+    """course_utils is the library the notebooks teach: its command line is train and predict only."""
+    done = subprocess.run([sys.executable, "-m", "course_utils", "quiz", "check"], capture_output=True, text=True,
+                          cwd=ROOT, timeout=120)
+    assert done.returncode == 2 and "invalid choice: 'quiz'" in done.stderr

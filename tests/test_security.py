@@ -1,7 +1,7 @@
 """Security of what ships and what learners run: ruff's bandit rules, and how models are loaded.
 
 `ruff check` (configured under [tool.ruff] in pyproject.toml) applies flake8-bandit's rules (S)
-to course_utils/, scripts/, benchmarks/ and the notebooks' code cells: no eval or exec, no pickle,
+to course_utils/, courseware/, scripts/, benchmarks/ and the notebooks' code cells: no eval or exec, no pickle,
 no unsafe YAML loading, no shell commands, and so on. A line that must do one of these says why
 in a `# noqa: S...` comment. What ruff has no rule for is checked here on the syntax tree: model
 weights load only from safetensors and never with remote code, and torch.load only with
@@ -45,7 +45,7 @@ def test_ruff_finds_nothing():
 def test_ruff_looks_at_the_package_the_scripts_and_the_notebooks():
     checked = {Path(line.strip()).resolve().relative_to(ROOT).as_posix()
                for line in ruff_check("--show-files").stdout.splitlines() if line.strip()}
-    assert {"course_utils/models.py", "scripts/sync_colab.py", "benchmarks/train_speed.py",
+    assert {"course_utils/models.py", "courseware/quiz.py", "scripts/sync_colab.py", "benchmarks/train_speed.py",
             "notebooks/04_training_loop.ipynb"} <= checked
 
 
@@ -68,8 +68,9 @@ def test_ruff_flags_the_hazards(tmp_path, code, rule):
 # --- loading models: what ruff cannot see -------------------------------------------------------
 
 def package_sources() -> dict[str, str]:
-    return {f"course_utils/{path.relative_to(ROOT / 'course_utils')}": path.read_text(encoding="utf-8")
-            for path in sorted((ROOT / "course_utils").rglob("*.py"))}
+    """Every module of both packages: course_utils (the library) and courseware (the course's machinery)."""
+    return {path.relative_to(ROOT).as_posix(): path.read_text(encoding="utf-8")
+            for package in ("course_utils", "courseware") for path in sorted((ROOT / package).rglob("*.py"))}
 
 
 def notebook_and_script_sources() -> dict[str, str]:
@@ -137,13 +138,13 @@ def test_the_loading_check_catches_unsafe_loads(code):
 def test_the_quiz_yaml_loader_is_a_safe_loader():
     import yaml
 
-    from course_utils.quiz import _strict_yaml_loader
+    from courseware.quiz import _strict_yaml_loader
 
     assert issubclass(_strict_yaml_loader(), yaml.SafeLoader)
 
 
 def test_a_quiz_file_is_never_executed(tmp_path):
-    from course_utils.quiz import show_quiz
+    from courseware.quiz import show_quiz
 
     marker = tmp_path / "pwned"
     hostile = tmp_path / "hostile.yaml"

@@ -1,12 +1,17 @@
-"""course_utils.training: real tiny runs of the packaged model on real SMS messages.
+"""course_utils.training: real tiny runs on real SMS messages.
 
-The tests that train the packaged model are in the slow tier; the unit tier keeps the loader,
-prediction, evaluation and the refusals here, and tests/test_guards.py trains tiny models.
+The model is the session's tiny BERT (``tiny_model_dir`` in conftest.py: 2 layers, hidden size 32,
+random weights, the packaged tokenizer) with a new classification head, loaded as the packaged model
+is: these tests prove the mechanics (steps, schedule, best epoch, seeds, fp16, the recipe), not what
+the real model reaches, which the notebooks check by fine-tuning it. The tests that train are in the
+slow tier; the unit tier keeps the loader, prediction, evaluation and the refusals here, and
+tests/test_guards.py trains tiny models built in place.
 """
 
 from __future__ import annotations
 
 import copy
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -46,9 +51,9 @@ def val_df(splits):
 
 
 @pytest.fixture(scope="module")
-def base():
+def base(tiny_model_dir):
     set_seed(42)
-    return load_classifier(label_names=("ham", "spam"), verbose=False)
+    return load_classifier(str(tiny_model_dir), label_names=("ham", "spam"), verbose=False)
 
 
 @pytest.fixture
@@ -131,19 +136,19 @@ def test_history_and_epochs(model, tokenizer, train_df, val_df):
     assert result.history["epoch"].tolist() == [1, 1, 1, 2, 2, 2]
     lrs = result.history["lr"].to_numpy()
     assert lrs.max() <= 5e-5 and lrs[-1] < lrs.max()  # warmup then linear decay
-    assert list(result.epochs.columns) == ["epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy",
+    assert list(result.per_epoch.columns) == ["epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy",
                                            "val_macro_f1", "val_weighted_f1", "val_precision", "val_recall",
                                            "val_f1", "seconds", "samples_per_s"]
-    assert result.select_metric == "f1" and result.best_value == result.epochs["val_f1"].max()
+    assert result.select_metric == "f1" and result.best_value == result.per_epoch["val_f1"].max()
     # the rate logged for a step is the one it used: 6 steps, no warmup step, so step 1 runs at the full
     # 5e-5 and each later step 1/6 lower (logging after scheduler.step() would show step 2's rate first)
     np.testing.assert_allclose(lrs, [5e-5 * (6 - k) / 6 for k in range(6)])
-    assert result.epochs["epoch"].tolist() == [1, 2]
+    assert result.per_epoch["epoch"].tolist() == [1, 2]
     assert result.best_epoch in (1, 2)
     assert 0 < result.padding_efficiency <= 1 and result.samples_per_second > 0
     assert not model.training  # left in eval mode
     # the model holds the best epoch's weights: evaluating it again gives that epoch's scores
-    best = result.epochs.iloc[result.best_epoch - 1]
+    best = result.per_epoch.iloc[result.best_epoch - 1]
     again = evaluate(model, tokenizer, val_df, device=CPU)
     assert again["f1"] == pytest.approx(best["val_f1"])
     assert again["loss"] == pytest.approx(best["val_loss"], abs=1e-4)
@@ -162,14 +167,14 @@ def test_best_weights_are_restored_and_patience_stops(model, tokenizer, tiny_df,
 
     monkeypatch.setattr(training, "_validate", scripted_scores)
     result = quiet_train(model, tokenizer, tiny_df, val_df, epochs=3, early_stopping_patience=2)
-    assert len(result.epochs) == 3 and result.best_epoch == 1
+    assert len(result.per_epoch) == 3 and result.best_epoch == 1
     assert same_weights(state_copy(model), snapshots[0])
     assert not same_weights(snapshots[0], snapshots[2])
 
     snapshots.clear()
     scripted = iter([(0.9, 0.30), (0.5, 0.40), (0.6, 0.50)])
     result = quiet_train(model, tokenizer, tiny_df, val_df, epochs=3, early_stopping_patience=1)
-    assert result.epochs["epoch"].tolist() == [1, 2]  # stopped: epoch 2's loss was not lower
+    assert result.per_epoch["epoch"].tolist() == [1, 2]  # stopped: epoch 2's loss was not lower
 
     snapshots.clear()
     scripted = iter([(0.9, 0.30), (0.5, 0.40)])
@@ -219,19 +224,19 @@ def test_evaluate_threshold_moves_predictions(model, tokenizer, val_df):
 def test_the_caller_names_the_metric_that_picks_the_best_epoch(model, tokenizer, tiny_df, val_df):
     result = quiet_train(model, tokenizer, tiny_df, val_df, epochs=2, select_metric="accuracy")
     assert result.select_metric == "accuracy"
-    assert result.best_value == result.epochs["val_accuracy"].max()
+    assert result.best_value == result.per_epoch["val_accuracy"].max()
     with pytest.raises(CourseError, match="select_metric must be one of"):
         quiet_train(model, tokenizer, tiny_df, val_df, epochs=1, select_metric="auc")
 
 
-def test_positive_class_f1_is_refused_for_more_than_two_classes(tokenizer, tiny_df, val_df):
+def test_positive_class_f1_is_refused_for_more_than_two_classes(tokenizer, tiny_df, val_df, tiny_model_dir):
     set_seed(0)
-    three, _ = load_classifier(label_names=("a", "b", "c"), verbose=False)
+    three, _ = load_classifier(str(tiny_model_dir), label_names=("a", "b", "c"), verbose=False)
     frame = tiny_df.assign(label_id=np.arange(len(tiny_df)) % 3)
     frame["label"] = frame["label_id"].map({0: "a", 1: "b", 2: "c"})
     with pytest.raises(CourseError, match="select_metric='f1' is the positive class's F1, a two-class score"):
         quiet_train(three, tokenizer, frame, None, epochs=1, select_metric="f1")
-    with pytest.raises(CourseError, match="threshold is a two-class idea"):
+    with pytest.raises(CourseError, match="two-class idea"):
         evaluate(three, tokenizer, frame, device=CPU, threshold=0.5)
 
 
@@ -280,8 +285,8 @@ def cpu_accelerator(mixed_precision="no", init_scale=2.0**16):
 def _one_step(model, batch, accelerator, optimizer, max_grad_norm=1.0):
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
     prepared, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
-    run = training._Run(training.TrainSettings(lr=0.1, max_grad_norm=max_grad_norm), accelerator, prepared, model,
-                        optimizer, scheduler, None, None, None, None, None, "f1", 2, None, False)
+    run = SimpleNamespace(settings=training.TrainSettings(lr=0.1, max_grad_norm=max_grad_norm), accelerator=accelerator,
+                          model=prepared, raw_model=model, optimizer=optimizer, scheduler=scheduler, weights=None)
     return training._train_step(run, batch, step=1, epoch=1)
 
 
@@ -331,7 +336,7 @@ def test_fp16_clipping_sees_unscaled_gradients_and_matches_full_precision(base, 
 def test_train_runs_in_fp16_on_the_cpu(model, tokenizer, tiny_df):
     result = quiet_train(model, tokenizer, tiny_df, epochs=1, batch_size=8, max_length=32,
                          accelerator=cpu_accelerator("fp16"))
-    assert np.isfinite(result.epochs["train_loss"]).all()
+    assert np.isfinite(result.per_epoch["train_loss"]).all()
 
 
 # --- the recipe of the model's family -------------------------------------------------------
@@ -351,9 +356,9 @@ def test_the_head_gets_its_own_rate(model):
 
 @pytest.mark.slow
 def test_train_uses_the_models_recipe_when_not_told(model, tokenizer, tiny_df):
-    from course_utils.models import _PACKAGED_RECIPE, recipe_for_model
+    from course_utils.settings import _PACKAGED_RECIPE as PACKAGED_RECIPE, Recipe
 
-    assert recipe_for_model(model) is _PACKAGED_RECIPE  # 6 layers: the small model's recipe
+    assert Recipe.for_model(model) is PACKAGED_RECIPE  # 2 layers (6 or fewer): the small model's recipe
     result = quiet_train(model, tokenizer, tiny_df, batch_size=8, max_length=32)
-    assert result.epochs["epoch"].max() == _PACKAGED_RECIPE.epochs
-    assert result.history["lr"].max() == pytest.approx(_PACKAGED_RECIPE.lr, rel=0.01)
+    assert result.per_epoch["epoch"].max() == PACKAGED_RECIPE.epochs
+    assert result.history["lr"].max() == pytest.approx(PACKAGED_RECIPE.lr, rel=0.01)

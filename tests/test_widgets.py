@@ -22,7 +22,7 @@ def test_bundle_has_the_widget_the_html_and_the_text():
 
 
 def test_the_quiz_and_the_slider_use_the_same_fallback(scored_messages):
-    from course_utils.quiz import _load_quiz, _QuizView
+    from courseware.quiz import _load_quiz, _QuizView
 
     assert plots.with_fallback is widgets.with_fallback  # notebooks 05 and 08 import it from plots
     y_true, p_spam = scored_messages
@@ -33,4 +33,4 @@ def test_the_quiz_and_the_slider_use_the_same_fallback(scored_messages):
 def test_a_missing_ipywidgets_says_how_to_install_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "ipywidgets", None)  # import ipywidgets now raises ImportError
     with pytest.raises(CourseError, match=r"pip install 'ipywidgets>=7.7,<9'"):
-        widgets._import_ipywidgets()
+        widgets.import_ipywidgets()

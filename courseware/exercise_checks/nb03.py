@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from course_utils.exercises import Exercise, NotYet, require
+from courseware.exercises import Exercise, NotYet, require
 
 
 def _inputs(namespace):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from course_utils.exercises import Exercise, NotYet, require
+from courseware.exercises import Exercise, NotYet, require
 
 
 def _check_load_splits(namespace) -> str:
@@ -16,12 +16,12 @@ def _check_load_splits(namespace) -> str:
         if not isinstance(frame, pd.DataFrame) or not {"text", "label_id"} <= set(frame.columns) or frame.empty:
             raise NotYet(f"`splits.{name}` is not a table of texts with a `label_id` column: "
                          "store what `corpora.load_splits()` returns in `splits`.")
-    leakage = require(namespace, "leakage", None, "store what `data.check_leakage(splits)` returns")
+    leakage = require(namespace, "leakage", None, "store what `data.leakage_report(splits)` returns")
     if isinstance(leakage, bool):
-        raise NotYet("`leakage` is a True/False; store the report itself, `data.check_leakage(splits)`: "
+        raise NotYet("`leakage` is a True/False; store the report itself, `data.leakage_report(splits)`: "
                      "it says which texts are shared, not only whether some are.")
     if not isinstance(leakage, data.LeakageReport):
-        raise NotYet(f"`leakage` is a {type(leakage).__name__}; store what `data.check_leakage(splits)` returns.")
+        raise NotYet(f"`leakage` is a {type(leakage).__name__}; store what `data.leakage_report(splits)` returns.")
 
     names = list(frames)
     shared = {f"{a}/{b}": set(frames[a]["text"]) & set(frames[b]["text"])
@@ -30,7 +30,7 @@ def _check_load_splits(namespace) -> str:
     reported = sum(len(texts) for texts in leakage.shared.values())
     if reported != found:
         raise NotYet(f"`leakage` reports {reported} shared texts, but these splits share {found}: "
-                     "run `data.check_leakage(splits)` again on the splits you loaded.")
+                     "run `data.leakage_report(splits)` again on the splits you loaded.")
     if found:
         raise NotYet(f"{found} texts are in two splits ({', '.join(pair for pair, texts in shared.items() if texts)}), "
                      "so test scores would partly measure memory: load the splits with deduplication "
@@ -43,19 +43,19 @@ load_splits = Exercise(
     name="load the splits and check for leakage",
     checker=_check_load_splits,
     hint_text="`splits = corpora.load_splits()`, then `splits.summary()` for the counts and "
-              "`data.check_leakage(splits)` for the report.",
+              "`data.leakage_report(splits)` for the report.",
     solution_code='''
 # Exercise: load the course's splits into `splits` with `corpora.load_splits()` and print their summary (`splits.summary()`);
-# Exercise: then store the leakage report, `data.check_leakage(splits)`, in `leakage` and print it.
+# Exercise: then store the leakage report, `data.leakage_report(splits)`, in `leakage` and print it.
 splits = corpora.load_splits()
 print(splits.summary().to_string())
 
-leakage = data.check_leakage(splits)
+leakage = data.leakage_report(splits)
 print(leakage)
 ''',
     alternative_code='''
 splits = corpora.load_splits(dedupe=True)
-leakage = data.check_leakage(splits)
+leakage = data.leakage_report(splits)
 print(leakage.ok)
 ''',
 )

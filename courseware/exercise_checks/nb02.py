@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from course_utils.exercises import Exercise, NotYet, require, require_close
+from courseware.exercises import Exercise, NotYet, require, require_close
 
 
 def _logits(namespace):

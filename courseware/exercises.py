@@ -1,6 +1,6 @@
 """Exercises that check themselves, and the exercise copies of the notebooks (notebook 00).
 
-Every notebook's exercises are :class:`Exercise` objects in ``course_utils.exercise_checks``
+Every notebook's exercises are :class:`Exercise` objects in ``courseware.exercise_checks``
 (one module per notebook). A solution cell ends with one check call::
 
     # Exercise: compute the softmax by hand with `exp()`; store it in `by_hand`.
@@ -10,7 +10,7 @@ Every notebook's exercises are :class:`Exercise` objects in ``course_utils.exerc
 ``check()`` reads the learner's variables and prints ``✓`` with what is right, or ``✗`` with
 what is off; ``hint()`` and ``solution()`` print a hint and a solution.
 
-    python -m course_utils exercises workshop/      # one exercise copy of every numbered notebook
+    python -m courseware exercises workshop/        # one exercise copy of every numbered notebook
 
 In the exercise copy (for workshops, see ``docs/instructors.md``) a solution cell keeps its
 ``# Exercise:`` lines, then ``# Your code here`` and ``...``, the hint and solution calls
@@ -129,10 +129,8 @@ class _MissingExerciseComment(UserWarning):
 
 
 def _default_notebooks_dir() -> Path:
-    """The course's ``notebooks/`` folder next to the ``course_utils`` package."""
-    import course_utils
-
-    return Path(course_utils.__file__).resolve().parents[1] / "notebooks"
+    """The course's ``notebooks/`` folder next to the ``courseware`` package (in a clone of the repository)."""
+    return Path(__file__).resolve().parents[1] / "notebooks"
 
 
 def _cell_tags(cell) -> list[str]:

@@ -1,6 +1,7 @@
 """The quiz at the end of every notebook, introduced in notebook 00: ``show_quiz("01_tokenization")``."""
 
-# A quiz file is course_utils/quizzes/<notebook stem>.yaml; its schema is the pydantic models below.
+# A quiz file is quizzes/<notebook stem>.yaml (at the top of the repository; the wheel ships it as
+# courseware/quizzes); its schema is the pydantic models below.
 # show_quiz displays one object with three views (course_utils.widgets): the live ipywidgets quiz,
 # static HTML with the answers folded away (GitHub, nbviewer) and one line of text. Markdown in
 # the files is rendered by markdown-it-py with raw HTML off: HTML in a quiz file shows as text.
@@ -20,7 +21,7 @@ from pydantic_core import PydanticCustomError
 
 from course_utils.errors import CourseError
 from course_utils.files import display_path
-from course_utils.widgets import WithFallback, _import_ipywidgets
+from course_utils.widgets import WithFallback, import_ipywidgets
 
 __all__ = ["show_quiz"]
 
@@ -226,8 +227,12 @@ def _error_line(error: dict[str, Any], data: Any, where: str) -> str:
 
 
 def _quizzes_folder():
-    """The quiz files shipped inside the package (``course_utils/quizzes``), found by importlib.resources."""
-    return resources.files("course_utils") / "quizzes"
+    """The course's quiz files: ``courseware/quizzes`` in an installed wheel (package data, found by
+    importlib.resources), else the repository's top-level ``quizzes/`` (a clone, an editable install)."""
+    shipped = resources.files("courseware") / "quizzes"
+    if shipped.is_dir():
+        return shipped
+    return Path(__file__).resolve().parents[1] / "quizzes"
 
 
 def _quiz_files():
@@ -500,7 +505,7 @@ class _ItemView:
     ``hint`` / ``feedback`` / ``back`` whose ``value`` holds what the learner reads."""
 
     def __init__(self, item: _Item, number: int, total: int, seed: int, on_change) -> None:
-        widgets = _import_ipywidgets()
+        widgets = import_ipywidgets()
         self.item, self.options, self._on_change = item, _shuffled_options(item, seed), on_change
         self.attempts, self.solved, self.solved_first_try, self.concepts_got = 0, False, False, None
         self.choice, self.checkboxes = None, []
@@ -561,7 +566,7 @@ class _ItemView:
 
     @staticmethod
     def _button(description: str, tooltip: str, on_click, style: str = ""):
-        button = _import_ipywidgets().Button(description=description, tooltip=tooltip, button_style=style)
+        button = import_ipywidgets().Button(description=description, tooltip=tooltip, button_style=style)
         button.on_click(on_click)
         return button
 
@@ -615,7 +620,7 @@ class _QuizView(WithFallback):
     widget where widgets run and as :func:`_static_html` and one line of text where they do not."""
 
     def __init__(self, quiz: _Quiz, seed: int = 0) -> None:
-        widgets = _import_ipywidgets()
+        widgets = import_ipywidgets()
         self.quiz = quiz
         self.items = {item.id: _ItemView(item, number, len(quiz.items), seed, self._update_score)
                       for number, item in enumerate(quiz.items, start=1)}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from course_utils.exercises import Exercise, NotYet, require
+from courseware.exercises import Exercise, NotYet, require
 
 MAX_LENGTH = 128  # the truncation length notebook 04 uses
 

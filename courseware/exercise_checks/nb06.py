@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from numbers import Real
 
-from course_utils.exercises import Exercise, NotYet, require
+from courseware.exercises import Exercise, NotYet, require
 
 
 def _number(namespace, name: str, what: str) -> float:

@@ -1,8 +1,14 @@
-"""``python -m course_utils doctor``: will the course run on this machine? One line per check.
+"""``python -m courseware doctor``: will the course run on this machine? One line per check.
 
 Introduced in notebook 00 (setup) and the README's troubleshooting: Python, the packages,
 the device, the packaged model, the data and the widgets, each checked and reported in one
 line with its fix; the command exits 0 only when the course will run.
+
+It is most needed where the course is not installed yet, so it runs from a bare Python too
+(``python3 -m courseware doctor`` in the repository): this module imports only the standard
+library and ``course_utils.errors`` (which imports nothing else), prints where it runs before
+any check, and imports torch, transformers or pandas only inside the checks that need them. A
+package that is missing is a failed check naming the fix, never a traceback.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ _REQUIRED_PACKAGES = ("torch", "transformers", "tokenizers", "scikit-learn", "pa
 _OPTIONAL_PACKAGES = {"jupyterlab": "only to run the notebooks locally in JupyterLab",
                      "nbval": "only to run the notebook tests"}
 _MIN_IPYWIDGETS = (7, 7)
+_INSTALL_FIX = "bash course.sh install (or, in the environment you use, pip install -r requirements.txt)"
 
 
 @dataclass
@@ -76,7 +83,7 @@ def _check_packages() -> list[_CheckResult]:
         if found is None:
             fix = ("bash course.sh install (it installs torch==2.13.0 only where torch is missing; a plain "
                    "`pip install torch` pulls several GB of CUDA libraries on Linux)") if name == "torch" else \
-                "bash course.sh install"
+                _INSTALL_FIX
             results.append(_CheckResult(FAIL, name, "not installed", fix))
             continue
         status, detail, fix = OK, found, ""
@@ -93,7 +100,7 @@ def _check_packages() -> list[_CheckResult]:
     return results
 
 
-def _check_device() -> list[_CheckResult]:
+def _check_device() -> list[_CheckResult]:  # imports torch
     from course_utils.device import describe_device, device_info
 
     info = device_info()
@@ -181,32 +188,46 @@ _DOCTOR_CHECKS: list[Callable[[], list[_CheckResult]]] = [
 ]
 
 
-def _run_checks(checks: Sequence[Callable[[], list[_CheckResult]]] | None = None) -> list[_CheckResult]:
-    """Every doctor check; a check that crashes counts as FAIL with its error."""
+def _run_checks(checks: Sequence[Callable[[], list[_CheckResult]]] | None = None,
+                report: Callable[[_CheckResult], None] | None = None) -> list[_CheckResult]:
+    """Every doctor check, each result passed to ``report`` as soon as it is known; a check that
+    crashes counts as FAIL with its error, one that cannot import a package as FAIL with the fix."""
     results: list[_CheckResult] = []
+    done = 0
     for check in _DOCTOR_CHECKS if checks is None else checks:
         try:
             results.extend(check())
+        except ModuleNotFoundError as error:  # torch, pandas, ... not installed (the package lines say so too)
+            results.append(_CheckResult(FAIL, _check_name(check), f"not checked: {error.name or error} is not "
+                                                                  "installed", _INSTALL_FIX))
         except Exception as error:  # a broken install must still give a report, not a traceback
-            name = check.__name__.removeprefix("check_").replace("_", " ")
             message = " ".join(str(error).split()) or type(error).__name__
-            results.append(_CheckResult(FAIL, name, f"{type(error).__name__}: {message}",
+            results.append(_CheckResult(FAIL, _check_name(check), f"{type(error).__name__}: {message}",
                                        "reinstall the course's requirements (pip install -r requirements.txt)"))
+        if report is not None:
+            for result in results[done:]:
+                report(result)
+            done = len(results)
     return results
+
+
+def _check_name(check: Callable) -> str:
+    """``_check_packaged_model`` -> "packaged model"."""
+    name = check.__name__.lstrip("_")
+    return (name[len("check_"):] if name.startswith("check_") else name).replace("_", " ")
 
 
 def _environment_note(prefix: str | None = None, base_prefix: str | None = None,
                      course_venv: Path | None = None) -> str | None:
     """A first line for ``doctor`` when it runs outside the course's environment, naming the right command."""
-    from course_utils.device import _in_colab
-
     prefix = sys.prefix if prefix is None else prefix
     base_prefix = sys.base_prefix if base_prefix is None else base_prefix
     course_venv = Path(__file__).resolve().parents[1] / ".venv" if course_venv is None else course_venv
-    if _in_colab() or prefix != base_prefix or os.environ.get("CONDA_PREFIX"):
+    in_colab = "google.colab" in sys.modules or "COLAB_RELEASE_TAG" in os.environ  # as course_utils.device, no torch
+    if in_colab or prefix != base_prefix or os.environ.get("CONDA_PREFIX"):
         return None  # Colab, a virtual environment or a conda env: the course installs into those
     where = (f"the course's environment is {course_venv}: run `bash course.sh doctor`, or "
-             f"`{course_venv / 'bin' / 'python'} -m course_utils doctor`" if (course_venv / "bin" / "python").exists()
+             f"`{course_venv / 'bin' / 'python'} -m courseware doctor`" if (course_venv / "bin" / "python").exists()
              else "install the course with `bash course.sh install`, then run `bash course.sh doctor`")
     return f"Note: this is the system Python ({sys.executable}), not the course's environment; {where}."
 
@@ -215,11 +236,10 @@ def doctor_command() -> int:
     """Print one line per check; 0 when the course will run (no FAIL), else 1."""
     note = _environment_note()
     if note:
-        print(note)
-    print(f"Checking this machine for the course ({platform.system()} {platform.machine()}):")
-    results = _run_checks()
-    for result in results:
-        print(result.line())
+        print(note, flush=True)
+    print(f"Checking this machine for the course ({platform.system()} {platform.machine()}, "
+          f"Python {platform.python_version()} at {sys.executable}):", flush=True)
+    results = _run_checks(report=lambda result: print(result.line(), flush=True))
     failures = sum(result.status == FAIL for result in results)
     warnings = sum(result.status == WARN for result in results)
     if failures:

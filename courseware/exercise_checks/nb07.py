@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from course_utils.exercises import Exercise, NotYet, require
+from courseware.exercises import Exercise, NotYet, require
 
 
 def _numbers(value, name: str, what: str):
