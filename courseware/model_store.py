@@ -76,12 +76,12 @@ def run_key(model, tokenizer, train_df, val_df=None, *, device=None, **setting_v
     import torch
     import transformers
 
-    from course_utils.device import device_info, get_device
+    from course_utils.device import amp_dtype, get_device
     from course_utils.settings import TrainSettings
 
     settings = TrainSettings.from_keywords(None, **setting_values).for_model(model)
     where = torch.device(device) if device is not None else get_device()
-    amp = device_info(where).amp_dtype if settings.mixed_precision == "auto" else settings.mixed_precision
+    amp = amp_dtype(where, settings.mixed_precision)  # the precision train resolves, by the same rule
     return {
         "weights": _digest_weights(model),
         "tokenizer": [getattr(tokenizer, "name_or_path", ""), len(tokenizer)],
