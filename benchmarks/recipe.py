@@ -11,7 +11,7 @@ and one ``goal_...`` line per goal of the course:
 
     python benchmarks/recipe.py                                 # SMS spam, 1,000 training messages
     python benchmarks/recipe.py --size all                      # SMS spam, the whole training split
-    python benchmarks/recipe.py --data titles                   # question titles, notebook 07's fast sizes
+    python benchmarks/recipe.py --data titles                   # question titles, notebook 08's fast sizes
     python benchmarks/recipe.py --data titles --size all
     python benchmarks/recipe.py --lr 5e-5 --epochs 1 --head-mult 1   # the older recipe, side by side
     python benchmarks/recipe.py --pooling mean                  # the classifier reads mean pooling
@@ -60,7 +60,7 @@ def use_mean_pooling(model) -> None:
     model.bert.register_forward_pre_hook(remember_mask, with_kwargs=True)
 
 
-#: notebook 07's fast-mode sizes (titles per split)
+#: notebook 08's fast-mode sizes (titles per split)
 TITLES_FAST = {"train": 2000, "val": 500, "test": 1000}
 
 

@@ -16,7 +16,7 @@ self-checking exercises and ``doctor``) is the sibling package ``courseware``, i
 - ``course_utils.baseline``   -- notebook 04: the TF-IDF + linear SVM baseline every fine-tune is compared with
 - ``course_utils.metrics``    -- notebook 05: classification metrics, calibration and thresholds
 - ``course_utils.plots``      -- notebook 05: confusion matrices and curves
-- ``course_utils.widgets``    -- notebooks 05 and 08: an ipywidgets view with its static fallback (the quizzes use it too)
+- ``course_utils.widgets``    -- notebooks 06 and 08: an ipywidgets view with its static fallback (the quizzes use it too)
 - ``course_utils.cli``        -- notebook 08: the command line (``python -m course_utils train|predict``)
 - ``course_utils.errors``     -- notebook 00: the one error type, and showing an expected error in one line
 - ``course_utils.files``      -- atomic writes with the usual permissions (used by the other modules)

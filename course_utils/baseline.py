@@ -1,7 +1,7 @@
 """The classical baseline a fine-tune must beat: TF-IDF n-grams and a linear model (notebook 04).
 
 Introduced in notebook 04 (the training loop), before the first fine-tune, and printed beside
-every fine-tuned score after it (notebooks 05-08, the command line's ``train``). A bag of
+every fine-tuned score after it (notebooks 06-08, the command line's ``train``). A bag of
 word and character n-grams with a linear support vector machine fits in a second or two on a
 CPU and is strong on short texts; a fine-tuned transformer has earned its place only when it
 scores above it on the same test texts.

@@ -1,11 +1,11 @@
-"""The command line, ``python -m course_utils`` (notebook 08): train and predict.
+"""The command line, ``python -m course_utils`` (notebook 09): train and predict.
 
     python -m course_utils train FILE.csv --text-column C --label-column C [--model M] [--epochs N]
         [--batch-size N] [--max-length N] [--lr X] [--output DIR] [--overwrite] [--seed N]
     python -m course_utils predict DIR "a text" ["another text" ...]
     python -m course_utils predict DIR --file FILE.csv [--text-column C] [--output OUT.csv] [--overwrite]
 
-``train`` walks the path the notebooks walk (08 · The whole path): it reads the CSV, removes
+``train`` walks the path the notebooks walk (09 · The whole path): it reads the CSV, removes
 repeated texts, makes a stratified train/validation/test split with no text in two splits,
 fits the TF-IDF baseline, fine-tunes (the packaged all-MiniLM-L6-v2 by default, offline; its
 flags are built from :class:`course_utils.settings.TrainSettings`), prints the test metrics

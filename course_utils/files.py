@@ -1,4 +1,4 @@
-"""Atomic writes with normal permissions, so an interruption never leaves half a file (notebook 08's saved model)."""
+"""Atomic writes with normal permissions, so an interruption never leaves half a file (notebook 09's saved model)."""
 
 from __future__ import annotations
 

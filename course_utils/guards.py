@@ -39,7 +39,7 @@ def check_texts(texts: Sequence, name: str = "texts", first_row: int = 0, where:
 
 def check_frame(frame, name: str, model=None, *, require_all_classes: bool = False) -> None:
     """:class:`CourseError` unless ``frame`` has non-blank ``text`` and class numbers in ``label_id`` (required with a
-    ``model``, whose numbers and names a ``label`` column must match, every class present if required; notebook 07)."""
+    ``model``, whose numbers and names a ``label`` column must match, every class present if required; notebook 08)."""
     if not isinstance(frame, pd.DataFrame):
         raise CourseError(f"{name} must be a pandas DataFrame with columns 'text' and 'label_id', "
                           f"got {type(frame).__name__}.")

@@ -1,4 +1,4 @@
-"""Class names and class numbers: the label map a data set and a model share (notebook 07).
+"""Class names and class numbers: the label map a data set and a model share (notebook 08).
 
 :class:`LabelMap` is built once from the data and stored in the model's config
 (:func:`label_config`), so that a saved model and ``transformers.pipeline`` print the
@@ -28,7 +28,7 @@ def _label_text(value) -> str:
 
 @dataclass(frozen=True)
 class LabelMap:
-    """Class names in class-number order, ``names[i]`` is class ``i`` (notebook 07): built once from the data, kept
+    """Class names in class-number order, ``names[i]`` is class ``i`` (notebook 08): built once from the data, kept
     in the model's config (``id2label``), so a saved model and ``pipeline`` print names rather than ``LABEL_1``."""
 
     names: tuple[str, ...]
@@ -91,7 +91,7 @@ class LabelMap:
 
 
 def label_config(label_names: Sequence[str] | None = None, num_labels: int | None = None) -> dict:
-    """``num_labels``, ``id2label`` and ``label2id`` for ``from_pretrained`` (notebooks 02 and 07)."""
+    """``num_labels``, ``id2label`` and ``label2id`` for ``from_pretrained`` (notebooks 02 and 08)."""
     if label_names is None and num_labels is None:
         raise CourseError("Say which classes the model predicts: label_names=('ham', 'spam') (or "
                           "data.label_names), so that predictions carry names, not LABEL_1.")

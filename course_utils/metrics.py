@@ -1,8 +1,8 @@
-"""Classification metrics from counts, labels and probabilities, with their noise (notebook 05).
+"""Classification metrics from counts, labels and probabilities, with their noise (notebook 06).
 
-Introduced in notebook 05 (metrics), where each formula is first written out by
-hand; used by ``course_utils.prediction.evaluate``, notebook 06 (pitfalls), notebook 07
-(multi-class) and notebook 08 (capstone). Where scikit-learn computes a metric, these
+Introduced in notebook 06 (metrics), where each formula is first written out by
+hand; used by ``course_utils.prediction.evaluate``, notebook 07 (pitfalls), notebook 08
+(multi-class) and notebook 09 (capstone). Where scikit-learn computes a metric, these
 functions call it; they add input checks with messages a learner can act on.
 
 Binary metrics (precision, recall, F1, thresholds) are about one ``positive`` class: everywhere
@@ -33,10 +33,10 @@ __all__ = ["confusion_counts", "classification_scores", "per_class_scores", "ave
            "confusion_table", "precision_recall_points"]
 
 #: A common tutorial's "good" values (its metrics page): accuracy above 85%, precision and
-#: recall above 80%, F1 near 0.8 or higher. Notebooks 05 and 06 check real models against them.
+#: recall above 80%, F1 near 0.8 or higher. Notebooks 06 and 07 check real models against them.
 _GOOD_TARGETS: dict[str, float] = {"accuracy": 0.85, "precision": 0.80, "recall": 0.80, "f1": 0.80}
 
-#: The thresholds of the static threshold table (notebook 05).
+#: The thresholds of the static threshold table (notebook 06).
 _DEFAULT_THRESHOLDS: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
 _METRIC_NAMES = ("accuracy", "precision", "recall", "f1")
@@ -164,7 +164,7 @@ def confusion_counts(y_true: Sequence[int], y_pred: Sequence[int], positive: int
 
 
 def _scores_from_counts(tp: int, fp: int, fn: int, tn: int) -> dict[str, float]:
-    """Accuracy, precision, recall and F1 from the four counts (0.0 where undefined; notebook 05)."""
+    """Accuracy, precision, recall and F1 from the four counts (0.0 where undefined; notebook 06)."""
     total = tp + fp + fn + tn
     precision = tp / (tp + fp) if tp + fp else 0.0
     recall = tp / (tp + fn) if tp + fn else 0.0
@@ -173,7 +173,7 @@ def _scores_from_counts(tp: int, fp: int, fn: int, tn: int) -> dict[str, float]:
 
 
 def classification_scores(y_true: Sequence[int], y_pred: Sequence[int], positive: int = 1) -> dict[str, float]:
-    """Accuracy, and precision/recall/F1 of the ``positive`` class (scikit-learn; notebook 05)."""
+    """Accuracy, and precision/recall/F1 of the ``positive`` class (scikit-learn; notebook 06)."""
     from sklearn.metrics import accuracy_score, precision_recall_fscore_support
 
     true, pred = _checked_pair(y_true, y_pred)
@@ -197,7 +197,7 @@ def _names(label_names: Sequence[str] | None, classes: list[int]) -> list[str]:
 
 
 def per_class_scores(y_true, y_pred, label_names: Sequence[str] | None = None) -> pd.DataFrame:
-    """Precision, recall, F1 and support of every class, one row each (scikit-learn; notebooks 05, 07)."""
+    """Precision, recall, F1 and support of every class, one row each (scikit-learn; notebooks 06, 08)."""
     from sklearn.metrics import precision_recall_fscore_support
 
     true, pred = _checked_pair(y_true, y_pred)
@@ -210,7 +210,7 @@ def per_class_scores(y_true, y_pred, label_names: Sequence[str] | None = None) -
 
 
 def average_scores(y_true, y_pred, label_names: Sequence[str] | None = None) -> dict[str, float]:
-    """Accuracy and the macro and weighted averages of the per-class scores (notebook 07).
+    """Accuracy and the macro and weighted averages of the per-class scores (notebook 08).
 
     *macro* is the plain mean over classes (each class counts the same, however rare);
     *weighted* weights each class by its number of texts, so it mostly follows the
@@ -232,7 +232,7 @@ def average_scores(y_true, y_pred, label_names: Sequence[str] | None = None) -> 
 
 def f1_averages(y_true: Sequence[int], y_pred: Sequence[int],
                 label_names: Sequence[str] | None = None) -> dict[str, float]:
-    """F1 of every class (keyed by its name), then the macro and weighted averages (notebook 05).
+    """F1 of every class (keyed by its name), then the macro and weighted averages (notebook 06).
 
     At 12% spam the weighted average is mostly ham's F1; the macro average treats the
     classes equally.
@@ -244,7 +244,7 @@ def f1_averages(y_true: Sequence[int], y_pred: Sequence[int],
 
 
 def confusion_table(y_true, y_pred, label_names: Sequence[str] | None = None) -> pd.DataFrame:
-    """The K x K confusion matrix as a table: rows the actual class, columns the prediction (notebook 07)."""
+    """The K x K confusion matrix as a table: rows the actual class, columns the prediction (notebook 08)."""
     from sklearn.metrics import confusion_matrix
 
     true, pred = _checked_pair(y_true, y_pred)
@@ -255,7 +255,7 @@ def confusion_table(y_true, y_pred, label_names: Sequence[str] | None = None) ->
 
 
 def top_confusions(y_true, y_pred, label_names: Sequence[str] | None = None, n: int = 5) -> pd.DataFrame:
-    """The ``n`` most frequent mistakes: actual class, predicted class, count, share of that class (notebook 07)."""
+    """The ``n`` most frequent mistakes: actual class, predicted class, count, share of that class (notebook 08)."""
     table = confusion_table(y_true, y_pred, label_names)
     rows = []
     for actual in table.index:
@@ -270,7 +270,7 @@ def top_confusions(y_true, y_pred, label_names: Sequence[str] | None = None, n: 
 
 
 def counts_to_labels(tp: int, fp: int, fn: int, tn: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(y_true, y_pred)`` arrays that produce exactly these four counts (notebooks 05 and 06).
+    """``(y_true, y_pred)`` arrays that produce exactly these four counts (notebooks 06 and 07).
 
     Turns a confusion matrix from a page into labels that scikit-learn can score.
     """
@@ -284,7 +284,7 @@ def counts_to_labels(tp: int, fp: int, fn: int, tn: int) -> tuple[np.ndarray, np
 
 
 def compare_to_targets(scores: Mapping[str, float], targets: Mapping[str, float] | None = None) -> pd.DataFrame:
-    """One row per metric: the value, the target ("good" value), and whether it is met (notebook 05)."""
+    """One row per metric: the value, the target ("good" value), and whether it is met (notebook 06)."""
     targets = dict(_GOOD_TARGETS if targets is None else targets)
     missing = [name for name in targets if name not in scores]
     if missing:
@@ -299,7 +299,7 @@ def compare_to_targets(scores: Mapping[str, float], targets: Mapping[str, float]
 # --- probabilities and thresholds (two classes) --------------------------------------------------
 
 def predict_at_threshold(probabilities, threshold: float = 0.5, positive: int = 1) -> np.ndarray:
-    """Class numbers: ``positive`` where its probability is ``>= threshold``, else the other class (notebook 05).
+    """Class numbers: ``positive`` where its probability is ``>= threshold``, else the other class (notebook 06).
 
     ``probabilities`` is ``predict_proba`` output with two columns, or class ``positive``'s
     probability per text. With ``positive=1`` that is 1 at or above the threshold, else 0;
@@ -320,7 +320,7 @@ def _checked_thresholds(thresholds) -> list[float]:
 
 def threshold_table(y_true, probabilities, thresholds: Sequence[float] = _DEFAULT_THRESHOLDS,
                     positive: int = 1) -> pd.DataFrame:
-    """Counts and scores at each threshold, one row per threshold (notebook 05).
+    """Counts and scores at each threshold, one row per threshold (notebook 06).
 
     Columns: ``threshold, tp, fp, fn, tn, accuracy, precision, recall, f1``, counted for
     class ``positive``. Raising the threshold flags fewer texts: recall can only fall;
@@ -373,14 +373,14 @@ def best_threshold(y_true, probabilities, metric: str = "f1", thresholds: Sequen
     return float(tied.loc[(tied["threshold"] - 0.5).abs().idxmin(), "threshold"])
 
 
-#: Fewest validation texts of the positive class behind a tuned threshold (notebook 08, ``train``).
+#: Fewest validation texts of the positive class behind a tuned threshold (notebook 09, ``train``).
 #: With fewer, one text more or less moves the chosen threshold far: keep 0.5 instead.
 MIN_THRESHOLD_POSITIVES = 30
 
 
 @dataclass(frozen=True)
 class _ThresholdChoice:
-    """A decision threshold chosen on validation, or 0.5 kept and why (notebook 08)."""
+    """A decision threshold chosen on validation, or 0.5 kept and why (notebook 09)."""
 
     value: float
     tuned: bool
@@ -393,7 +393,7 @@ class _ThresholdChoice:
 
 def choose_threshold(y_val, val_probabilities, metric: str = "f1", *, positive: int = 1,
                      min_positives: int = MIN_THRESHOLD_POSITIVES, **constraints) -> _ThresholdChoice:
-    """:func:`best_threshold` on validation, only when enough positives back it (notebook 08).
+    """:func:`best_threshold` on validation, only when enough positives back it (notebook 09).
 
     With fewer than ``min_positives`` validation texts of class ``positive`` the threshold
     would follow a handful of texts: 0.5 is kept (``tuned=False``) and ``reason`` says so.
@@ -411,7 +411,7 @@ def choose_threshold(y_val, val_probabilities, metric: str = "f1", *, positive: 
 
 
 def precision_recall_points(y_true, probabilities, positive: int = 1) -> pd.DataFrame:
-    """The precision-recall curve as a table: ``threshold, precision, recall`` (notebook 05).
+    """The precision-recall curve as a table: ``threshold, precision, recall`` (notebook 06).
 
     Each distinct probability is a threshold, as in ``sklearn.metrics.precision_recall_curve``.
     The average precision (scikit-learn's: the precision at each threshold weighted by the recall
@@ -430,10 +430,10 @@ def precision_recall_points(y_true, probabilities, positive: int = 1) -> pd.Data
     return table
 
 
-# --- calibration (notebook 05) ------------------------------------------------------------------
+# --- calibration (notebook 06) ------------------------------------------------------------------
 
 def expected_calibration_error(y_true, probabilities, bins: int = 10, positive: int = 1) -> float:
-    """Expected calibration error of the positive class's probabilities (notebook 05).
+    """Expected calibration error of the positive class's probabilities (notebook 06).
 
     The texts are put in ``bins`` equal-width probability bins; in each, the gap between the
     mean predicted probability and the share that really is positive is weighted by the bin's
@@ -459,7 +459,7 @@ def _log_loss_at(log_probs: np.ndarray, labels: np.ndarray, temperature: float) 
 
 
 def fit_temperature(y_val, val_probabilities) -> float:
-    """The temperature T that makes ``softmax(logits / T)`` best calibrated on validation (notebook 05).
+    """The temperature T that makes ``softmax(logits / T)`` best calibrated on validation (notebook 06).
 
     Temperature scaling (Guo et al., 2017): one number, fitted by minimising the log loss of
     the validation texts. T > 1 softens over-confident probabilities, T < 1 sharpens timid
@@ -481,7 +481,7 @@ def fit_temperature(y_val, val_probabilities) -> float:
 
 
 def apply_temperature(probabilities, temperature: float) -> np.ndarray:
-    """``predict_proba`` output re-scaled by a temperature from :func:`fit_temperature` (notebook 05)."""
+    """``predict_proba`` output re-scaled by a temperature from :func:`fit_temperature` (notebook 06)."""
     probabilities = np.asarray(probabilities, dtype=np.float64)
     if not temperature > 0:
         raise CourseError(f"temperature must be above 0, got {temperature}.")
@@ -490,11 +490,11 @@ def apply_temperature(probabilities, temperature: float) -> np.ndarray:
     return scaled / scaled.sum(axis=1, keepdims=True)
 
 
-# --- noise: bootstrap intervals (notebook 06) ---------------------------------------------------
+# --- noise: bootstrap intervals (notebook 07) ---------------------------------------------------
 
 @dataclass(frozen=True)
 class _Interval:
-    """A score and its bootstrap confidence interval (notebook 06)."""
+    """A score and its bootstrap confidence interval (notebook 07)."""
 
     estimate: float
     low: float
@@ -576,7 +576,7 @@ def _resampled_scores(true: np.ndarray, pred: np.ndarray, draws: np.ndarray, met
 
 def bootstrap_interval(y_true, y_pred, metric: str | Callable = "f1", *, positive: int = 1,
                        resamples: int = 1000, confidence: float = 0.95, seed: int = 0) -> _Interval:
-    """The score on this test set and a percentile bootstrap interval for it (notebook 06).
+    """The score on this test set and a percentile bootstrap interval for it (notebook 07).
 
     Resamples the test texts with replacement ``resamples`` times and scores each
     resample: the spread says how much the score would move on another test set of
@@ -590,7 +590,7 @@ def bootstrap_interval(y_true, y_pred, metric: str | Callable = "f1", *, positiv
 
 def bootstrap_difference(y_true, y_pred_a, y_pred_b, metric: str | Callable = "f1", *, positive: int = 1,
                          resamples: int = 1000, confidence: float = 0.95, seed: int = 0) -> _Interval:
-    """Score of model A minus score of model B on the same texts, with a paired bootstrap interval (notebook 06).
+    """Score of model A minus score of model B on the same texts, with a paired bootstrap interval (notebook 07).
 
     Both models are scored on the same resampled texts each time. An interval that
     contains 0 means the test set cannot tell the two models apart.

@@ -292,7 +292,7 @@ def save_classifier(model, tokenizer, folder: str | Path, *, threshold: float | 
                     positive: int | None = None, max_length: int | None = None, overwrite: bool = False,
                     extra_files: dict[str, str] | None = None) -> Path:
     """Save a fine-tuned model, its tokenizer, its class names, (two classes) its positive class and
-    threshold, and the tokens it keeps per text (notebook 08).
+    threshold, and the tokens it keeps per text (notebook 09).
 
     ``positive`` and ``max_length`` default to what :func:`course_utils.training.train` wrote into
     the model's config (else class 1 and 128). They go into ``config.json`` (``positive_label``:

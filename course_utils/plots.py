@@ -1,7 +1,7 @@
-"""Plots for the metrics notebooks (notebook 05): confusion matrices, threshold curves, loss curves.
+"""Plots for the metrics notebooks (notebook 06): confusion matrices, threshold curves, loss curves.
 
-Introduced in notebook 05 (metrics); used by notebooks 06 (pitfalls), 07 (multi-class)
-and 08 (capstone). Binary plots take ``label_names`` (negative class first) and the
+Introduced in notebook 06 (metrics); used by notebooks 07 (pitfalls), 08 (multi-class)
+and 09 (capstone). Binary plots take ``label_names`` (negative class first) and the
 positive class's probabilities; confusion matrices take any number of classes.
 
 Every function draws into ``ax`` when one is given and returns that ``Axes`` (the
@@ -27,7 +27,7 @@ from course_utils.metrics import (
     precision_recall_points,
     threshold_table,
 )
-from course_utils.widgets import import_ipywidgets, with_fallback  # with_fallback: notebooks 05 and 08 import it from here
+from course_utils.widgets import import_ipywidgets, with_fallback  # with_fallback: notebooks 06 and 09 import it from here
 
 _DEFAULT_NAMES = ("negative", "positive")
 
@@ -105,7 +105,7 @@ def plot_confusion_matrix(counts_or_y_true: Any, y_pred: Sequence[int] | None = 
     named TN/FP/FN/TP and, with ``show_scores``, the x-axis label adds accuracy and the
     positive class's precision, recall and F1. With more classes each cell shows its
     count; ``normalize`` colours (and labels) each row by its share of that actual class,
-    so small classes are as visible as big ones. Notebook 05 builds the heatmap by hand first.
+    so small classes are as visible as big ones. Notebook 06 builds the heatmap by hand first.
     """
     import seaborn as sns
 
@@ -150,7 +150,7 @@ def plot_confusion_matrix(counts_or_y_true: Any, y_pred: Sequence[int] | None = 
 def plot_precision_recall(y_true, probabilities, *, ax=None, thresholds: Sequence[float] = (0.5,),
                           label: str | None = None, title: str | None = "Precision-recall curve",
                           positive: int = 1, positive_label: str = "positive"):
-    """Precision against recall over every threshold, with ``thresholds`` marked (notebook 05).
+    """Precision against recall over every threshold, with ``thresholds`` marked (notebook 06).
 
     The dashed line is the positive class's share: the precision of a model that flags at random.
     """
@@ -173,7 +173,7 @@ def plot_precision_recall(y_true, probabilities, *, ax=None, thresholds: Sequenc
 def plot_threshold_metrics(y_true, probabilities, *, thresholds: Sequence[float] | None = None, ax=None,
                            mark: float | None = None, title: str | None = "Metrics against the threshold",
                            positive: int = 1, positive_label: str = "positive"):
-    """Precision, recall and F1 of the positive class as the threshold moves from 0.01 to 0.99 (notebook 05).
+    """Precision, recall and F1 of the positive class as the threshold moves from 0.01 to 0.99 (notebook 06).
 
     ``mark`` draws a vertical line at a chosen threshold. This is the static picture of
     what :func:`threshold_explorer` shows interactively.
@@ -215,7 +215,7 @@ def _epoch_rows(result) -> list[Mapping[str, Any]]:
 
 
 def plot_loss_curves(result, *, ax=None, title: str | None = None, label: str | None = None):
-    """Training and validation loss per epoch from a ``TrainResult`` (notebook 06).
+    """Training and validation loss per epoch from a ``TrainResult`` (notebook 07).
 
     Training loss is the mean over each epoch's batches; validation loss is measured after
     each epoch (it is missing when ``train`` had no ``val_df``). The best epoch by
@@ -248,7 +248,7 @@ def plot_loss_curves(result, *, ax=None, title: str | None = None, label: str | 
 def threshold_explorer(y_true, probabilities, *, value: float = 0.5, step: float = 0.01,
                        description: str = "threshold", label_names: Sequence[str] = _DEFAULT_NAMES,
                        positive: int = 1):
-    """A slider that redraws the confusion matrix and the scores at any threshold (notebook 05).
+    """A slider that redraws the confusion matrix and the scores at any threshold (notebook 06).
 
     Core ipywidgets only (works with ipywidgets 7.7 and 8): a ``FloatSlider``, an ``HTML``
     line for the scores and an ``Output`` for the heatmap, in a ``VBox`` whose children are
@@ -314,7 +314,7 @@ __all__ = [
 
 def plot_reliability(y_true, probability_sets: Mapping[str, Any], *, bins: int = 10, ax=None, positive: int = 1,
                      positive_label: str = "positive", title: str | None = "Reliability diagram"):
-    """Predicted probability against the observed share of positives, per bin (notebook 05).
+    """Predicted probability against the observed share of positives, per bin (notebook 06).
 
     ``probability_sets`` maps a name (say "before" and "after temperature scaling") to the
     positive class's probabilities. A calibrated model lies on the diagonal; points below it

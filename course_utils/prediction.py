@@ -54,7 +54,7 @@ def evaluate(model, tokenizer, frame: pd.DataFrame, *, batch_size: int = 64, max
     ``max_length`` and ``positive`` default to the model's own
     (:func:`course_utils.models.saved_max_length`, :func:`~course_utils.models.saved_positive`). Predictions are the most probable class; with two
     classes, ``threshold`` calls a text positive when its positive-class probability is
-    ``>= threshold`` (notebook 05 moves it). Scores come from scikit-learn.
+    ``>= threshold`` (notebook 06 moves it). Scores come from scikit-learn.
     """
     from course_utils.training import scores_from_logits
 
@@ -82,7 +82,7 @@ def predict_proba(model, tokenizer, texts: Sequence[str] | str, *, batch_size: i
 
 def predict_labels(model, tokenizer, texts: Sequence[str] | str, *, threshold: float | None = None,
                    positive: int | None = None, **kwargs) -> pd.DataFrame:
-    """One row per text: the predicted class name and its probability (notebooks 07 and 08).
+    """One row per text: the predicted class name and its probability (notebooks 08 and 09).
 
     With two classes and a ``threshold`` (for example the one saved with the model), a text is
     class ``positive`` (default: the model's positive class) when that class's probability

@@ -1,4 +1,4 @@
-"""A live widget with a readable stand-in where widgets cannot run: notebook 05's threshold slider and every quiz."""
+"""A live widget with a readable stand-in where widgets cannot run: notebook 06's threshold slider and every quiz."""
 
 from __future__ import annotations
 
@@ -41,5 +41,5 @@ class WithFallback:
 
 
 def with_fallback(widget, text: str, html: str | None = None) -> WithFallback:
-    """``widget`` displayed with a readable stand-in for viewers without a kernel (notebooks 05 and 08)."""
+    """``widget`` displayed with a readable stand-in for viewers without a kernel (notebooks 06 and 09)."""
     return WithFallback(widget, text, html)

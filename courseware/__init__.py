@@ -10,7 +10,7 @@ the same distribution (``course-utils``):
 - ``courseware.doctor``          -- will the course run on this machine? One line per check
 - ``courseware.lessons``         -- a demonstration ends by checking its lesson on its own numbers (✓ or ✗)
 - ``courseware.model_store``     -- each model trained once: a later notebook with the same data and
-  settings loads the model an earlier one trained (notebooks 04, 05, 06 and 08)
+  settings loads the model an earlier one trained (notebooks 04, 06, 07 and 09)
 - ``courseware.cli``             -- ``python -m courseware quiz|exercises|doctor``
 
 ``doctor`` runs from a bare Python too (``python3 -m courseware doctor`` in the repository):

@@ -1,4 +1,4 @@
-"""A store of trained models, so the course trains each model once (notebooks 04, 05, 06 and 08).
+"""A store of trained models, so the course trains each model once (notebooks 04, 06, 07 and 09).
 
 Several notebooks fine-tune the same spam model: the same checkpoint, the same messages, the
 same settings and seed. :func:`train_or_reuse` calls :func:`course_utils.training.train` the

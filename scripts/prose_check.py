@@ -32,7 +32,7 @@ What is not a claim, and so is skipped:
 - the section number at the start of a heading ("### 2.1 Finding a device");
 - a reference to a section: a dotted number (no unit) that is the number of a heading of the
   same notebook ("the worked example of 2.1"), or of notebook NN when the text just before
-  says "notebook NN" ("notebook 05, section 3.1"). A reference to a section that does not
+  says "notebook NN" ("notebook 06, section 3.1"). A reference to a section that does not
   exist is still flagged: it is a dangling reference;
 - version numbers: anything with two or more dots (2.13.0), "4.x", and a number right after a
   package or the words version/release/Python/CUDA ("Python 3.10-3.12", "transformers>=4.40",
@@ -291,7 +291,7 @@ def section_numbers(notebook: dict) -> set[str]:
 
 
 def all_sections(paths: list[Path] | None = None) -> dict[str, set[str]]:
-    """Notebook number ("05") -> its numbered sections, for references across notebooks."""
+    """Notebook number ("06") -> its numbered sections, for references across notebooks."""
     return {path.name[:2]: section_numbers(json.loads(path.read_text(encoding="utf-8")))
             for path in (NOTEBOOKS if paths is None else paths)}
 
@@ -323,7 +323,7 @@ def unshown_figures(path: Path, allowed: dict[str, str] | None = None,
                     continue  # "the worked example of 2.1"
                 reference = NOTEBOOK_REFERENCE.search(before)
                 if reference and number in other_sections.get(reference.group(1), set()):
-                    continue  # "notebook 05, section 3.1"
+                    continue  # "notebook 06, section 3.1"
             if VERSION_CONTEXT.search(before):
                 continue  # "Python 3.10-3.12", "transformers>=4.40"
             if figure.key in allowed or figure_is_shown(figure, known):

@@ -93,7 +93,7 @@ def test_test_runs_tests_and_notebooks_in_one_run_on_every_core(tmp_path, tests_
         steps[0].endswith(" tests"), steps
     notebooks = steps[0].split()[6:-1]
     assert sorted(notebooks) == sorted(f"notebooks/{path.name}" for path in (ROOT / "notebooks").glob("[0-9]*.ipynb"))
-    assert notebooks[:2] == ["notebooks/04_training_loop.ipynb", "notebooks/06_metrics_pitfalls.ipynb"]  # 1st, 2nd worker
+    assert notebooks[:2] == ["notebooks/04_training_loop.ipynb", "notebooks/07_metrics_pitfalls.ipynb"]  # 1st, 2nd worker
 
     log.unlink()
     done = course_sh("test", "-m", "not slow and not browser", extra_env=env, timeout=60)

@@ -143,8 +143,8 @@ def test_unshown_figures_are_flagged(tmp_path, markdown, code, output, expected)
 
 
 def test_a_section_of_another_notebook_is_a_reference(tmp_path):
-    path = write_notebook(tmp_path, "as in notebook 05, section 3.1, and in 3.1 here")
-    assert [o.figure for o in unshown_figures(path, allowed={}, other_sections={"05": {"3.1"}})] == ["3.1"]
+    path = write_notebook(tmp_path, "as in notebook 06, section 3.1, and in 3.1 here")
+    assert [o.figure for o in unshown_figures(path, allowed={}, other_sections={"06": {"3.1"}})] == ["3.1"]
 
 
 def write_output_notebook(tmp_path: Path, output: dict) -> Path:

@@ -32,7 +32,7 @@ from course_utils.widgets import _VIEW_MIMETYPE
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "tests" / "fixtures" / "quizzes" / "sample.yaml"
 NOTEBOOK_STEMS = ("00_setup", "01_tokenization", "02_logits_to_predictions", "03_missing_labels",
-                  "04_training_loop", "05_metrics", "06_metrics_pitfalls", "07_multiclass", "08_capstone")
+                  "04_training_loop", "06_metrics", "07_metrics_pitfalls", "08_multiclass", "09_capstone")
 TUTORIAL_SOURCE = "a common tutorial"  # items that mirror the practice questions of a widely used tutorial
 
 # Every practice item of the tutorial the course corrects, in the notebook where its topic is taught.
@@ -46,8 +46,8 @@ SEED_ITEMS = {
                                  "binary-output-layer": "flashcard"},
     "03_missing_labels": {"missing-labels-fix": "single_choice"},
     "04_training_loop": {"steps-to-fine-tune": "checklist"},
-    "05_metrics": {"not-a-classification-metric": "single_choice", "common-metrics": "flashcard"},
-    "06_metrics_pitfalls": {"accuracy-98-recall-12": "single_choice", "avoid-overfitting-small-data": "single_choice"},
+    "06_metrics": {"not-a-classification-metric": "single_choice", "common-metrics": "flashcard"},
+    "07_metrics_pitfalls": {"accuracy-98-recall-12": "single_choice", "avoid-overfitting-small-data": "single_choice"},
 }
 
 
@@ -88,7 +88,7 @@ def test_seed_practice_items_keep_hint_and_common_mistakes():
         ("01_tokenization", "correct-tokenization-call"): ("tokenizer(text, ...)", "Using simple split instead of tokenizer"),
         ("02_logits_to_predictions", "argmax-dim1"): ("index of the maximum in each sample row", "Confusing dim=0 with dim=1"),
         ("03_missing_labels", "missing-labels-fix"): ("Always pass labels", "Removing backward call instead of fixing input"),
-        ("06_metrics_pitfalls", "avoid-overfitting-small-data"): ("Small learning rate + dropout", "Training longer without regularization"),
+        ("07_metrics_pitfalls", "avoid-overfitting-small-data"): ("Small learning rate + dropout", "Training longer without regularization"),
     }
     for (stem, item_id), (hint, mistake) in practice.items():
         item = _load_quiz(stem).item(item_id)
@@ -452,8 +452,8 @@ def test_show_quiz_displays_one_object(monkeypatch):
 
     shown = []
     monkeypatch.setattr(IPython.display, "display", lambda *objects: shown.extend(objects))
-    assert show_quiz("05_metrics") is None
-    assert len(shown) == 1 and shown[0].quiz.name == "05_metrics"
+    assert show_quiz("06_metrics") is None
+    assert len(shown) == 1 and shown[0].quiz.name == "06_metrics"
 
 
 # --------------------------------------------------------------------------- notebooks: nbclient, nbconvert, nbval
@@ -531,16 +531,16 @@ NOTEBOOK_FACTS = {
     ("03_missing_labels", "label-out-of-range"): ("Target 2 is out of bounds.", "Target 2 is out of bounds."),
     ("04_training_loop", "warmup-steps"): ("63 steps, 6 of warmup", "63 steps, 6 of warmup"),
     ("04_training_loop", "length-grouped-padding"): ("pad per length-grouped batch: 96% real tokens", "96%"),
-    ("05_metrics", "worked-example"): ("F1         0.8421 ~ 0.84", "F1 0.84"),
-    ("05_metrics", "sklearn-confusion-layout"): ("[[90 10]\n [20 80]]", "[[90 10] [20 80]]"),
-    ("05_metrics", "which-f1"): ("  binary: F1 0.659", "0.659"),
-    ("05_metrics", "lower-threshold"): ("threshold 0.3: predicted [0, 0, 0, 1, 1, 1, 1, 1]  precision 0.60  recall 1.00",
+    ("06_metrics", "worked-example"): ("F1         0.8421 ~ 0.84", "F1 0.84"),
+    ("06_metrics", "sklearn-confusion-layout"): ("[[90 10]\n [20 80]]", "[[90 10] [20 80]]"),
+    ("06_metrics", "which-f1"): ("  binary: F1 0.659", "0.659"),
+    ("06_metrics", "lower-threshold"): ("threshold 0.3: predicted [0, 0, 0, 1, 1, 1, 1, 1]  precision 0.60  recall 1.00",
                                         "Precision 0.60, recall 1.00"),
-    ("06_metrics_pitfalls", "always-ham-recall"): ("recall    0.0000  (0 of 112 spam caught)", "0.0000"),
-    ("06_metrics_pitfalls", "self-check-on-sms"): ("caught 13, missed 99: accuracy at most 89.1%", "at most 89.1%"),
-    ("06_metrics_pitfalls", "leaky-copies"): ("93 of 973 test messages (9.6%) are copies of a training message", "93 of 973"),
-    ("06_metrics_pitfalls", "more-dropout"): ("every dropout layer has p = 0.3: True", "hidden_dropout_prob=0.3"),
-    ("06_metrics_pitfalls", "class-weights"): ("weights (ham, spam): [0.571, 4.032]", "[0.571, 4.032]"),
+    ("07_metrics_pitfalls", "always-ham-recall"): ("recall    0.0000  (0 of 112 spam caught)", "0.0000"),
+    ("07_metrics_pitfalls", "self-check-on-sms"): ("caught 13, missed 99: accuracy at most 89.1%", "at most 89.1%"),
+    ("07_metrics_pitfalls", "leaky-copies"): ("93 of 973 test messages (9.6%) are copies of a training message", "93 of 973"),
+    ("07_metrics_pitfalls", "more-dropout"): ("every dropout layer has p = 0.3: True", "hidden_dropout_prob=0.3"),
+    ("07_metrics_pitfalls", "class-weights"): ("weights (ham, spam): [0.571, 4.032]", "[0.571, 4.032]"),
 }
 
 

@@ -24,7 +24,7 @@ def test_bundle_has_the_widget_the_html_and_the_text():
 def test_the_quiz_and_the_slider_use_the_same_fallback(scored_messages):
     from courseware.quiz import _load_quiz, _QuizView
 
-    assert plots.with_fallback is widgets.with_fallback  # notebooks 05 and 08 import it from plots
+    assert plots.with_fallback is widgets.with_fallback  # notebooks 06 and 09 import it from plots
     y_true, p_spam = scored_messages
     assert isinstance(plots.threshold_explorer(y_true, p_spam), WithFallback)
     assert isinstance(_QuizView(_load_quiz("00_setup")), WithFallback)

@@ -1,4 +1,4 @@
-"""Exercises of notebook 06 (metrics pitfalls: the accuracy paradox, leakage, overfitting, imbalance, noise)."""
+"""Exercises of notebook 06 (metrics: accuracy, precision, recall, F1 and the threshold)."""
 
 from __future__ import annotations
 
@@ -11,17 +11,17 @@ from courseware.exercises import Exercise, NotYet, require
 def _number(namespace, name: str, what: str) -> float:
     """The learner's number ``name`` as a float (a bool, a string or an array is not a number)."""
     value = require(namespace, name, None, what)
-    if hasattr(value, "item") and getattr(value, "size", None) == 1:  # a NumPy scalar
+    if hasattr(value, "item") and getattr(value, "size", None) == 1:  # a NumPy or torch scalar
         value = value.item()
     if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(float(value)):
         raise NotYet(f"`{name}` is {value!r}; it should be one number: {what}.")
     return float(value)
 
 
-def _whole(namespace, name: str, what: str) -> int:
-    value = _number(namespace, name, what)
-    if value != int(value):
-        raise NotYet(f"`{name}` is {value:g}; it should be a whole number of messages: {what}.")
+def _count(namespace, name: str) -> int:
+    value = _number(namespace, name, "run the cell above the exercise first, which sets the four counts")
+    if value != int(value) or value < 0:
+        raise NotYet(f"`{name}` is {value!r}; it should be a count. Run the cell above the exercise again.")
     return int(value)
 
 
@@ -29,208 +29,263 @@ def _close(value: float, expected: float, tolerance: float = 1e-9) -> bool:
     return abs(value - expected) <= tolerance
 
 
-# --- 3.2 the self-check on the SMS test split ---------------------------------------------------
+def _f1(precision: float, recall: float) -> float:
+    return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
 
 
-def _check_best_accuracy(namespace) -> str:
-    import numpy as np
-
-    y_test = np.asarray(require(namespace, "y_test", None, "run the first cells of the notebook first"))
-    if y_test.ndim != 1 or not len(y_test):
-        raise NotYet("`y_test` has changed: run the first cells of the notebook again.")
-    spam, total = int((y_test == 1).sum()), len(y_test)
-    expected_caught = round(0.12 * spam)
-    expected_missed = spam - expected_caught
-    expected_accuracy = (total - expected_missed) / total
-
-    caught = _whole(namespace, "caught", "store how many test spam messages 12% recall catches, rounded")
-    missed = _whole(namespace, "missed", "store how many test spam messages it misses")
-    if (caught, missed) == (expected_missed, expected_caught):
-        raise NotYet("`caught` and `missed` are swapped: 12% recall catches 12% of the spam and misses the rest.")
-    if caught != expected_caught:
-        if caught == round(0.12 * total):
-            raise NotYet(f"`caught` is {caught}: that is 12% of all test messages. Recall counts only the spam: "
-                         f"12% of the {spam} spam messages.")
-        raise NotYet(f"`caught` is {caught}; 12% of the {spam} test spam messages, rounded to a whole message.")
-    if missed != expected_missed:
-        raise NotYet(f"`missed` is {missed}; the spam that is not caught: {spam} - {caught}.")
-
-    accuracy = _number(namespace, "best_possible_accuracy", "store the highest accuracy possible, as a fraction")
-    if _close(accuracy, expected_accuracy):
-        return (f"{missed} missed spam messages are {missed} wrong answers out of {total}, even with no false "
-                f"alarm: accuracy at most {expected_accuracy:.1%}.")
-    if _close(accuracy, 100 * expected_accuracy, 1e-6):
-        raise NotYet(f"`best_possible_accuracy` is {accuracy:.4g}: that is a percentage. Store a fraction between "
-                     "0 and 1.")
-    if _close(accuracy, (total - caught) / total):
-        raise NotYet("`best_possible_accuracy` subtracts the caught spam; the wrong answers are the *missed* spam.")
-    if _close(accuracy, (spam - missed) / spam) or _close(accuracy, caught / spam):
-        raise NotYet("`best_possible_accuracy` is the recall. Accuracy counts every message: "
-                     "(all messages - wrong answers) / all messages.")
-    raise NotYet(f"`best_possible_accuracy` is {accuracy:.4g}; with no false alarm the only wrong answers are "
-                 "the missed spam: (len(y_test) - missed) / len(y_test).")
+# --- 2.1 the four scores by hand ----------------------------------------------------------------
 
 
-best_accuracy = Exercise(
-    name="the best accuracy at 12% recall",
-    checker=_check_best_accuracy,
-    hint_text="Count the test spam (`y_test.sum()`), catch 12% of it (`round(...)`), and count the rest as "
-              "wrong answers: with no false alarm, accuracy is (all messages - missed) / all messages.",
+def _check_scores_by_hand(namespace) -> str:
+    tp, fp, fn, tn = (_count(namespace, name) for name in ("tp", "fp", "fn", "tn"))
+    total = tp + fp + fn + tn
+    if not total or not tp + fp or not tp + fn:
+        raise NotYet("the counts above the exercise have changed (nothing flagged or no positives): run that "
+                     "cell again.")
+    expected = {"accuracy": (tp + tn) / total, "precision": tp / (tp + fp), "recall": tp / (tp + fn)}
+    expected["f1"] = _f1(expected["precision"], expected["recall"])
+    what = {"accuracy": "store (TP + TN) / all in `accuracy`", "precision": "store TP / (TP + FP) in `precision`",
+            "recall": "store TP / (TP + FN) in `recall`", "f1": "store the harmonic mean of the two in `f1`"}
+    got = {name: _number(namespace, name, what[name]) for name in expected}
+
+    for name, value in got.items():
+        if _close(value, 100 * expected[name], 1e-6) and not _close(value, expected[name]):
+            raise NotYet(f"`{name}` is {value:.4g}: that is a percentage. Store a fraction between 0 and 1 "
+                         "(print it with :.1% if you want a percentage).")
+    if not _close(got["accuracy"], expected["accuracy"]):
+        if _close(got["accuracy"], tp / total):
+            raise NotYet(f"`accuracy` is {got['accuracy']:.4g}: that counts only the caught positives. The true "
+                         "negatives are right answers too: (tp + tn) / (tp + fp + fn + tn).")
+        raise NotYet(f"`accuracy` is {got['accuracy']:.4g}; it is the share of right answers, "
+                     "(tp + tn) / (tp + fp + fn + tn).")
+    if _close(got["precision"], expected["recall"]) and _close(got["recall"], expected["precision"]):
+        raise NotYet("`precision` and `recall` are swapped. Precision divides by what was flagged (tp + fp), "
+                     "recall by what really is positive (tp + fn).")
+    meaning = {"precision": ("recall", "the share of the flagged examples that is positive: tp / (tp + fp)"),
+               "recall": ("precision", "the share of the real positives that was caught: tp / (tp + fn)")}
+    for name, (other, definition) in meaning.items():
+        if not _close(got[name], expected[name]):
+            mixed_up = f", which is the {other}" if _close(got[name], expected[other]) else ""
+            raise NotYet(f"`{name}` is {got[name]:.4g}{mixed_up}; {name} is {definition}.")
+    if not _close(got["f1"], expected["f1"]):
+        if _close(got["f1"], (expected["precision"] + expected["recall"]) / 2):
+            raise NotYet(f"`f1` is {got['f1']:.4f}, the plain mean of precision and recall. F1 is their harmonic "
+                         "mean: 2 * precision * recall / (precision + recall).")
+        rounded = _f1(round(expected["precision"], 2), round(expected["recall"], 2))
+        if _close(got["f1"], rounded, 1e-6):
+            raise NotYet(f"`f1` is {got['f1']:.4f}: it was computed from precision and recall rounded to two "
+                         f"places. Use the unrounded `precision` and `recall` (F1 {expected['f1']:.4f}); round "
+                         "only when you print.")
+        raise NotYet(f"`f1` is {got['f1']:.4g}; compute 2 * precision * recall / (precision + recall).")
+    return (f"accuracy {expected['accuracy']:.2f}, precision {expected['precision']:.4f}, recall "
+            f"{expected['recall']:.2f} and F1 {expected['f1']:.4f} from {total} examples.")
+
+
+scores_by_hand = Exercise(
+    name="the four scores from counts",
+    checker=_check_scores_by_hand,
+    hint_text="Each score is one division: accuracy counts every right answer (tp + tn) over all, precision "
+              "divides tp by what was flagged (tp + fp), recall divides tp by the real positives (tp + fn), "
+              "and F1 is 2 * precision * recall / (precision + recall).",
     solution_code='''
-# Exercise: find the highest accuracy possible when only 12% of the test spam is caught: store the spam messages
-# Exercise: caught in `caught` (rounded), those missed in `missed`, and the accuracy in `best_possible_accuracy`.
-spam_in_test = int(y_test.sum())
-caught = round(0.12 * spam_in_test)
-missed = spam_in_test - caught
-best_possible_accuracy = (len(y_test) - missed) / len(y_test)
-print(f"caught {caught}, missed {missed}: accuracy at most {best_possible_accuracy:.1%}")
+# Exercise: compute `accuracy`, `precision`, `recall` and `f1` from the counts `tp`, `fp`, `fn` and `tn` set above
+# Exercise: (the formulas are in the table of section 1), and print them.
+total = tp + fp + fn + tn
+accuracy = (tp + tn) / total
+precision = tp / (tp + fp)
+recall = tp / (tp + fn)
+f1 = 2 * precision * recall / (precision + recall)
+
+print(f"total      {total}")
+print(f"accuracy   {accuracy:.2f}  ({tp + tn}/{total})")
+print(f"precision  {precision:.2f}  ({tp}/{tp + fp} = {precision:.4f})")
+print(f"recall     {recall:.2f}  ({tp}/{tp + fn})")
+print(f"F1         {f1:.4f} ~ {f1:.2f}")
 ''',
     alternative_code='''
-caught = int(np.round(0.12 * np.count_nonzero(y_test == 1)))
-missed = np.count_nonzero(y_test == 1) - caught
-wrong_at_least = missed  # even with no false alarm
-best_possible_accuracy = 1 - wrong_at_least / y_test.size
+right, flagged, positives = tp + tn, tp + fp, tp + fn
+accuracy = right / (right + fp + fn)
+precision, recall = tp / flagged, tp / positives
+f1 = 1 / ((1 / precision + 1 / recall) / 2)  # the harmonic mean, written as one
 ''',
 )
 
 
-# --- 3.3 copies of training messages in the leaky split -----------------------------------------
+# --- 3.2 predictions at three thresholds --------------------------------------------------------
 
 
-def _check_leaky_copies(namespace) -> str:
+def _as_int_array(value, name: str, length: int, what: str):
     import numpy as np
 
-    from course_utils import data
-
-    leaky_splits = require(namespace, "leaky_splits", data.Splits, "run the cell that builds the raw split first")
-    train, test = leaky_splits.train, leaky_splits.test
-    expected = test["text"].isin(set(train["text"])).to_numpy()
-    is_spam = (test["label_id"] == 1).to_numpy()
-
     try:
-        copied = np.asarray(require(namespace, "copied", None,
-                                    "store one True/False per test message: is it a copy of a training message?"))
-    except Exception:  # an object numpy cannot turn into an array
-        raise NotYet("`copied` should hold one True/False per test message of `leaky_splits.test`.") from None
-    if copied.shape != expected.shape:
-        raise NotYet(f"`copied` has shape {copied.shape}; it should hold one True/False per test message "
-                     f"({len(test)}), in the order of `leaky_splits.test`.")
-    if copied.dtype != bool:
-        if not np.issubdtype(copied.dtype, np.number) or not set(np.unique(copied).tolist()) <= {0, 1}:
-            raise NotYet("`copied` should hold True/False values: `.isin(...)` gives them.")
-        copied = copied.astype(bool)
-    if not np.array_equal(copied, expected):
-        if np.array_equal(copied, test["text"].isin(set(leaky_splits.val["text"])).to_numpy()):
-            raise NotYet("`copied` marks copies of *validation* messages; compare with the training split, "
-                         "`leaky_splits.train`.")
-        if np.array_equal(copied, test["text"].duplicated(keep=False).to_numpy()) or np.array_equal(
-                copied, test["text"].duplicated().to_numpy()):
-            raise NotYet("`copied` marks texts repeated *within* the test split; mark the test messages whose text "
-                         "is also in the training split.")
-        if np.array_equal(copied, ~expected):
-            raise NotYet("`copied` is the wrong way round: True should mark the copies.")
-        raise NotYet(f"`copied` marks {int(copied.sum())} test messages; it should mark the {int(expected.sum())} "
-                     "whose text is also in `leaky_splits.train`.")
-
-    test_spam = _whole(namespace, "test_spam", "store the number of spam messages in the leaky test split")
-    if test_spam != int(is_spam.sum()):
-        raise NotYet(f"`test_spam` is {test_spam}; count the spam (label_id 1) of `leaky_splits.test`: "
-                     f"{int(is_spam.sum())}.")
-    copied_spam = _whole(namespace, "copied_spam", "store the number of test spam messages that are copies")
-    if copied_spam != int((expected & is_spam).sum()):
-        if copied_spam == int(expected.sum()):
-            raise NotYet(f"`copied_spam` is {copied_spam}: that counts every copy, ham too. Count only the spam "
-                         "among them.")
-        raise NotYet(f"`copied_spam` is {copied_spam}; count the copies whose label_id is 1.")
-    return (f"{int(expected.sum())} of {len(test)} test messages are copies of a training message, "
-            f"{copied_spam} of the {test_spam} spam messages.")
+        array = np.asarray(value)
+    except Exception:  # any object numpy cannot turn into an array
+        raise NotYet(f"`{name}` should be an array of 0 and 1: {what}.") from None
+    if array.shape != (length,):
+        raise NotYet(f"`{name}` has shape {array.shape}; it should hold one prediction per message ({length}): "
+                     f"{what}.")
+    if array.dtype == bool:
+        array = array.astype(int)
+    if not np.issubdtype(array.dtype, np.number) or not set(np.unique(array).tolist()) <= {0, 1}:
+        raise NotYet(f"`{name}` should hold only 0 (ham) and 1 (spam): {what}.")
+    return array.astype(int)
 
 
-leaky_copies = Exercise(
-    name="copies of training messages in the test split",
-    checker=_check_leaky_copies,
-    hint_text="`leaky_splits.test['text'].isin(set(leaky_splits.train['text']))` is True for each test message "
-              "whose text is also a training text. Sum it for the copies, and sum `label_id` over the copied "
-              "rows for the spam among them.",
+def _check_toy_thresholds(namespace) -> str:
+    import numpy as np
+
+    from course_utils.metrics import classification_scores
+
+    toy_true = np.asarray(require(namespace, "toy_true", None, "run the cell above the exercise first"))
+    toy_p_spam = np.asarray(require(namespace, "toy_p_spam", None, "run the cell above the exercise first"))
+    thresholds = require(namespace, "toy_thresholds", (list, tuple), "run the cell above the exercise first")
+    if toy_true.shape != toy_p_spam.shape or toy_true.ndim != 1:
+        raise NotYet("`toy_true` and `toy_p_spam` no longer match: run the cell above the exercise again.")
+    predictions = require(namespace, "toy_predictions", dict,
+                          "store the predictions in a dict, one entry per threshold (threshold -> array)")
+    lines = []
+    for threshold in thresholds:
+        if threshold not in predictions:
+            raise NotYet(f"`toy_predictions` has no entry for threshold {threshold}: use each threshold of "
+                         "`toy_thresholds` as a key.")
+        what = f"spam (1) where P(spam) >= {threshold}"
+        predicted = _as_int_array(predictions[threshold], f"toy_predictions[{threshold}]", len(toy_p_spam), what)
+        expected = (toy_p_spam >= threshold).astype(int)
+        if not np.array_equal(predicted, expected):
+            if np.array_equal(predicted, (toy_p_spam < threshold).astype(int)):
+                raise NotYet(f"`toy_predictions[{threshold}]` is the wrong way round: a message is spam (1) when "
+                             "its P(spam) is at or above the threshold.")
+            if np.array_equal(predicted, (toy_p_spam > threshold).astype(int)):
+                raise NotYet(f"`toy_predictions[{threshold}]` uses > : a message whose P(spam) equals the threshold "
+                             "is spam too (>=).")
+            raise NotYet(f"`toy_predictions[{threshold}]` is {predicted.tolist()}; it should be 1 where "
+                         f"`toy_p_spam` >= {threshold}.")
+        scores = classification_scores(toy_true, expected)
+        lines.append(f"{threshold}: precision {scores['precision']:.2f}, recall {scores['recall']:.2f}")
+    return "; ".join(lines) + "."
+
+
+toy_thresholds = Exercise(
+    name="predictions at three thresholds",
+    checker=_check_toy_thresholds,
+    hint_text="`(toy_p_spam >= threshold).astype(int)` turns the probabilities into 0 and 1 at one threshold; "
+              "loop over `toy_thresholds`, store each array in `toy_predictions[threshold]`, and score it with "
+              "`classification_scores(toy_true, ...)`.",
     solution_code='''
-# Exercise: mark the test messages of the leaky split that are copies of a training message (True/False, one
-# Exercise: per test message) in `copied`; count the test spam in `test_spam` and the copied spam in `copied_spam`.
-copied = leaky_splits.test["text"].isin(set(leaky_splits.train["text"]))
-copied_spam = int(leaky_splits.test.loc[copied, "label_id"].sum())
-test_spam = int(leaky_splits.test["label_id"].sum())
-print(f"{copied.sum()} of {len(copied)} test messages ({copied.mean():.1%}) are copies of a training message")
-print(f"{copied_spam} of the {test_spam} test spam messages ({copied_spam / test_spam:.0%}) are copies")
+# Exercise: for each threshold in `toy_thresholds`, predict spam (1) where `toy_p_spam` >= threshold and ham (0)
+# Exercise: elsewhere; store the predictions in the dict `toy_predictions` (threshold -> array) and print
+# Exercise: precision and recall at each threshold.
+toy_predictions = {}
+for toy_threshold in toy_thresholds:
+    toy_predictions[toy_threshold] = (toy_p_spam >= toy_threshold).astype(int)
+    toy_scores = classification_scores(toy_true, toy_predictions[toy_threshold])
+    print(f"threshold {toy_threshold}: predicted {toy_predictions[toy_threshold].tolist()}  "
+          f"precision {toy_scores['precision']:.2f}  recall {toy_scores['recall']:.2f}")
 ''',
     alternative_code='''
-training_texts = set(leaky_splits.train["text"])
-copied = np.array([text in training_texts for text in leaky_splits.test["text"]])
-spam = leaky_splits.test["label_id"].to_numpy() == 1
-test_spam, copied_spam = spam.sum(), (copied & spam).sum()
+toy_predictions = {cut: np.where(toy_p_spam >= cut, 1, 0) for cut in toy_thresholds}
+for cut, predicted in toy_predictions.items():
+    print(cut, precision_score(toy_true, predicted), recall_score(toy_true, predicted))
 ''',
 )
 
 
-# --- 4.5 balanced class weights -------------------------------------------------------------------
+# --- 4.6 the best-F1 threshold on validation ----------------------------------------------------
 
 
-def _check_class_weights(namespace) -> str:
+def _f1_per_threshold(labels, probabilities, thresholds, strict: bool = False):
     import numpy as np
-    import pandas as pd
 
-    train_df = require(namespace, "train_df", pd.DataFrame, "run the cells of section 4.1 first")
-    if "label_id" not in train_df.columns:
-        raise NotYet("`train_df` has no label_id column: run the cells of section 4.1 again.")
-    counts = train_df["label_id"].value_counts().reindex([0, 1], fill_value=0).to_numpy()
-    expected = len(train_df) / (2 * counts)
+    labels, probabilities = np.asarray(labels), np.asarray(probabilities, dtype=float)
+    values = []
+    for threshold in thresholds:
+        flagged = probabilities > threshold if strict else probabilities >= threshold
+        tp = int((flagged & (labels == 1)).sum())
+        denominator = int(flagged.sum()) + int((labels == 1).sum())
+        values.append(2 * tp / denominator if denominator else 0.0)
+    return np.array(values)
 
-    weights = require(namespace, "class_weights", None, "store the two weights, ham first, as a list")
+
+def _check_choose_threshold(namespace) -> str:
+    import numpy as np
+
+    from course_utils.metrics import best_threshold
+
+    need = "run the cells of sections 4.2 to 4.6 above first"
+    candidates = np.asarray(require(namespace, "candidates", None, need), dtype=float)
+    y_val = np.asarray(require(namespace, "y_val", None, need))
+    val_p_spam = np.asarray(require(namespace, "val_p_spam", None, need), dtype=float)
+    if candidates.ndim != 1 or not len(candidates) or y_val.shape != val_p_spam.shape:
+        raise NotYet(f"`candidates`, `y_val` or `val_p_spam` has changed: {need}.")
+    expected_f1 = _f1_per_threshold(y_val, val_p_spam, candidates)
+
     try:
-        array = np.asarray(weights, dtype=float)
+        val_f1 = np.asarray(require(namespace, "val_f1", None, "store one validation F1 per candidate threshold"),
+                            dtype=float)
     except (TypeError, ValueError):
-        raise NotYet("`class_weights` should be two numbers, ham's first: a list such as [w_ham, w_spam].") from None
-    if array.shape != (2,):
-        raise NotYet(f"`class_weights` has shape {array.shape}; it should be two numbers, one per class, ham first.")
-    try:
-        per_class = np.asarray(require(namespace, "counts_per_class", None,
-                                       "store the number of messages of each class, ham first"), dtype=float)
-    except (TypeError, ValueError):
-        raise NotYet("`counts_per_class` should be two counts, ham first.") from None
-    if per_class.shape != (2,) or not np.array_equal(per_class, counts):
-        raise NotYet(f"`counts_per_class` should be the messages of each class of `train_df`, ham first: "
-                     f"{counts.tolist()}.")
-    if np.allclose(array, expected, atol=1e-3):
-        return (f"{counts[0]} ham and {counts[1]} spam messages give weights {array.round(3).tolist()}: one spam "
-                f"message weighs as much as {expected[1] / expected[0]:.1f} ham messages.")
-    if np.allclose(array, expected[::-1], atol=1e-3):
-        raise NotYet("`class_weights` is the wrong way round: ham (class 0) comes first, and the rare class, "
-                     "spam, gets the larger weight.")
-    if np.allclose(array, counts / len(train_df), atol=1e-3):
-        raise NotYet("`class_weights` holds the class shares. The weight goes the other way: messages / "
-                     "(2 x messages of that class), larger for the rarer class.")
-    if np.allclose(array, len(train_df) / counts, atol=1e-3):
-        raise NotYet("`class_weights` forgets the number of classes: divide by 2 x the messages of each class.")
-    raise NotYet(f"`class_weights` is {array.round(3).tolist()}; each weight is len(train_df) / (2 x the messages "
-                 "of its class), rounded to 3 places.")
+        raise NotYet("`val_f1` should be numbers, one F1 per threshold of `candidates`.") from None
+    if val_f1.shape != candidates.shape:
+        raise NotYet(f"`val_f1` has shape {val_f1.shape}; it should hold one F1 per threshold of `candidates` "
+                     f"({len(candidates)}).")
+    if not np.allclose(val_f1, expected_f1, atol=1e-9):
+        others = {"the test split: choose on validation (`y_val`, `val_p_spam`) and keep the test split for the "
+                  "report": ("y_test", "test_p_spam", False),
+                  "`>` : a message at exactly the threshold is flagged too (>=)": ("y_val", "val_p_spam", True)}
+        if "val_proba" in namespace:
+            others["the probabilities before temperature scaling: use `val_p_spam`, the scaled ones"] = (
+                "y_val", "val_proba", False)
+        for mistake, (labels_name, probabilities_name, strict) in others.items():
+            try:
+                probabilities = np.asarray(namespace[probabilities_name], dtype=float)
+                probabilities = probabilities[:, 1] if probabilities.ndim == 2 else probabilities
+                other = _f1_per_threshold(namespace[labels_name], probabilities, candidates, strict)
+            except (KeyError, TypeError, ValueError, IndexError):
+                continue
+            if other.shape == val_f1.shape and np.allclose(val_f1, other, atol=1e-9):
+                raise NotYet(f"`val_f1` was computed with {mistake}.")
+        first = int(np.argmax(~np.isclose(val_f1, expected_f1, atol=1e-9)))
+        raise NotYet(f"`val_f1` at threshold {candidates[first]:.2f} is {val_f1[first]:.4f}; it should be "
+                     f"{expected_f1[first]:.4f}: the spam F1 of `y_val` against `val_p_spam` >= threshold.")
+
+    f1_threshold = _number(namespace, "f1_threshold", "store the threshold with the best validation F1")
+    expected = best_threshold(y_val, val_p_spam, metric="f1", thresholds=candidates.tolist())
+    best = expected_f1.max()
+    tied = candidates[np.isclose(expected_f1, best, atol=1e-12)]
+    if not _close(f1_threshold, expected):
+        if _close(f1_threshold, best):
+            raise NotYet(f"`f1_threshold` is {f1_threshold:.3f}, the best F1 itself; store the threshold that "
+                         "reaches it.")
+        if any(_close(f1_threshold, t) for t in tied):
+            raise NotYet(f"`f1_threshold` is {f1_threshold:.2f}: it reaches the best F1, but {len(tied)} thresholds "
+                         f"tie there ({tied.min():.2f} to {tied.max():.2f}). Keep the one closest to 0.5, "
+                         "as the prompt asks.")
+        raise NotYet(f"`f1_threshold` is {f1_threshold:.2f}, whose validation F1 is not the best; take the "
+                     "candidate where `val_f1` is largest.")
+    ties = f", one of {len(tied)} thresholds that tie" if len(tied) > 1 else ""
+    return f"best validation F1 {best:.3f} at threshold {expected:.2f}{ties}, the one closest to 0.5."
 
 
-class_weights = Exercise(
-    name="balanced class weights",
-    checker=_check_class_weights,
-    hint_text="`train_df['label_id'].value_counts().sort_index()` counts ham (0) then spam (1); divide "
-              "`len(train_df)` by 2 times each count, then `.round(3).tolist()`.",
+choose_threshold = Exercise(
+    name="the best-F1 threshold on validation",
+    checker=_check_choose_threshold,
+    hint_text="`f1_score(y_val, (val_p_spam >= t).astype(int), zero_division=0)` scores one threshold; a list "
+              "comprehension over `candidates` gives them all. `val_f1.max()` is the best F1, and "
+              "`candidates[np.isclose(val_f1, best)]` the thresholds that reach it: keep the one with the "
+              "smallest `abs(t - 0.5)`.",
     solution_code='''
-# Exercise: count the messages per class of `train_df` (ham first) in `counts_per_class`, and store the balanced
-# Exercise: weights, messages / (2 x messages of that class), rounded to 3 places, as a list in `class_weights`.
-counts_per_class = train_df["label_id"].value_counts().sort_index()
-class_weights = (len(train_df) / (2 * counts_per_class)).round(3).tolist()
-print("messages per class:", counts_per_class.tolist(), " weights (ham, spam):", class_weights)
-print(f"one spam message weighs as much as {class_weights[1] / class_weights[0]:.1f} ham messages")
+# Exercise: for each threshold in `candidates`, compute the spam F1 of `y_val` against `val_p_spam` >= threshold;
+# Exercise: store the F1s in `val_f1` and the threshold with the best F1 in `f1_threshold` (among equally good
+# Exercise: ones, the one closest to 0.5).
+val_f1 = np.array([f1_score(y_val, (val_p_spam >= candidate).astype(int), zero_division=0)
+                   for candidate in candidates])
+best_f1 = val_f1.max()
+f1_threshold = float(min(candidates[np.isclose(val_f1, best_f1)], key=lambda candidate: abs(candidate - 0.5)))
+print(f"best validation F1 {best_f1:.3f} at threshold {f1_threshold:.2f}")
 ''',
     alternative_code='''
-from sklearn.utils.class_weight import compute_class_weight
-
-counts_per_class = np.bincount(train_df["label_id"])
-class_weights = [round(float(w), 3) for w in compute_class_weight("balanced", classes=np.array([0, 1]),
-                                                                  y=train_df["label_id"])]
+table = threshold_table(y_val, val_p_spam, thresholds=candidates)
+val_f1 = table["f1"].to_numpy()
+best_rows = table[np.isclose(table["f1"], table["f1"].max())]
+f1_threshold = best_rows.loc[(best_rows["threshold"] - 0.5).abs().idxmin(), "threshold"]
 ''',
 )

@@ -1,126 +1,184 @@
-"""Exercises of notebook 08 (the whole path, from messages to a saved spam filter)."""
+"""Exercises of notebook 08 (multi-class classification)."""
 
 from __future__ import annotations
+
+import math
 
 from courseware.exercises import Exercise, NotYet, require
 
 
-def _check_load_splits(namespace) -> str:
-    import pandas as pd
+def _numbers(value, name: str, what: str):
+    """``value`` (a tensor, an array, a list or a number) as a float numpy array; :class:`NotYet` otherwise."""
+    import numpy as np
 
-    from course_utils import data
-
-    splits = require(namespace, "splits", data.Splits, "store what `corpora.load_splits()` returns")
-    frames = dict(splits.items())
-    for name, frame in frames.items():
-        if not isinstance(frame, pd.DataFrame) or not {"text", "label_id"} <= set(frame.columns) or frame.empty:
-            raise NotYet(f"`splits.{name}` is not a table of texts with a `label_id` column: "
-                         "store what `corpora.load_splits()` returns in `splits`.")
-    leakage = require(namespace, "leakage", None, "store what `data.leakage_report(splits)` returns")
-    if isinstance(leakage, bool):
-        raise NotYet("`leakage` is a True/False; store the report itself, `data.leakage_report(splits)`: "
-                     "it says which texts are shared, not only whether some are.")
-    if not isinstance(leakage, data.LeakageReport):
-        raise NotYet(f"`leakage` is a {type(leakage).__name__}; store what `data.leakage_report(splits)` returns.")
-
-    names = list(frames)
-    shared = {f"{a}/{b}": set(frames[a]["text"]) & set(frames[b]["text"])
-              for i, a in enumerate(names) for b in names[i + 1:]}
-    found = sum(len(texts) for texts in shared.values())
-    reported = sum(len(texts) for texts in leakage.shared.values())
-    if reported != found:
-        raise NotYet(f"`leakage` reports {reported} shared texts, but these splits share {found}: "
-                     "run `data.leakage_report(splits)` again on the splits you loaded.")
-    if found:
-        raise NotYet(f"{found} texts are in two splits ({', '.join(pair for pair, texts in shared.items() if texts)}), "
-                     "so test scores would partly measure memory: load the splits with deduplication "
-                     "(`corpora.load_splits()`, without `dedupe=False`).")
-    sizes = ", ".join(f"{name} {len(frame)}" for name, frame in frames.items())
-    return f"Messages per split: {sizes}; no text is in two splits."
+    if hasattr(value, "detach"):  # a torch tensor, maybe with gradients or on a GPU
+        value = value.detach().cpu()
+    try:
+        array = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise NotYet(f"`{name}` should hold numbers ({what}); it is a {type(value).__name__}.") from None
+    return array
 
 
-load_splits = Exercise(
-    name="load the splits and check for leakage",
-    checker=_check_load_splits,
-    hint_text="`splits = corpora.load_splits()`, then `splits.summary()` for the counts and "
-              "`data.leakage_report(splits)` for the report.",
+def _check_cross_entropy(namespace) -> str:
+    import numpy as np
+    import torch
+
+    what = "run the cell that defines the toy logits first"
+    logits = require(namespace, "toy_logits", torch.Tensor, what)
+    labels = require(namespace, "toy_labels", torch.Tensor, what)
+    rows = np.arange(len(labels))
+    logits_np = logits.detach().float().cpu().numpy()
+    labels_np = labels.detach().cpu().numpy()
+    probabilities = torch.softmax(torch.from_numpy(logits_np), dim=1).numpy()
+    expected_p = probabilities[rows, labels_np]
+    expected_loss = -np.log(expected_p)
+
+    p = _numbers(require(namespace, "true_class_probability", None,
+                         "store each text's probability of its true class"), "true_class_probability",
+                 "one probability per text")
+    if p.shape == (len(labels), len(labels)):
+        raise NotYet("`true_class_probability` is a 3 x 3 table: `toy_probabilities[:, toy_labels]` picks the "
+                     "labels' columns for every row. Pick one entry per row: "
+                     "`toy_probabilities[torch.arange(len(toy_labels)), toy_labels]`.")
+    if p.shape != expected_p.shape:
+        raise NotYet(f"`true_class_probability` has shape {p.shape}; it should hold one probability per text, "
+                     f"shape {expected_p.shape}.")
+    if np.allclose(p, logits_np[rows, labels_np], atol=1e-4):
+        raise NotYet("`true_class_probability` holds the true classes' logits: take them from the softmax "
+                     "probabilities (`toy_probabilities`), not from `toy_logits`.")
+    if np.allclose(p, probabilities.max(axis=1), atol=1e-4):
+        raise NotYet("`true_class_probability` holds each text's largest probability (its predicted class); "
+                     "the loss needs the probability of the TRUE class, `toy_labels`.")
+    if not np.allclose(p, expected_p, atol=1e-4):
+        raise NotYet("`true_class_probability` is not each text's probability of its true class: index the "
+                     "softmax probabilities with the row numbers and `toy_labels`.")
+
+    loss = _numbers(require(namespace, "per_text_loss", None, "store -log p of each text"), "per_text_loss",
+                    "one loss per text")
+    if loss.shape != expected_loss.shape:
+        raise NotYet(f"`per_text_loss` has shape {loss.shape}; it should hold one loss per text, "
+                     f"shape {expected_loss.shape}.")
+    if np.allclose(loss, -expected_loss, atol=1e-4):
+        raise NotYet("`per_text_loss` is negative: the loss is MINUS the log of the probability.")
+    if np.allclose(loss, expected_loss / math.log(10), atol=1e-4):
+        raise NotYet("`per_text_loss` uses the base-10 logarithm; cross-entropy uses the natural one "
+                     "(`torch.log`).")
+    if np.allclose(loss, expected_loss / math.log(2), atol=1e-4):
+        raise NotYet("`per_text_loss` is in bits (log base 2); cross-entropy uses the natural logarithm "
+                     "(`torch.log`).")
+    if np.allclose(loss, 1 - expected_p, atol=1e-4):
+        raise NotYet("`per_text_loss` is 1 - p; cross-entropy is -log p.")
+    if not np.allclose(loss, expected_loss, atol=1e-4):
+        raise NotYet("`per_text_loss` is not -log p of each text's true class: take `-torch.log` of "
+                     "`true_class_probability`.")
+
+    mean = _numbers(require(namespace, "mean_loss", None, "store the mean of the per-text losses"), "mean_loss",
+                    "one number")
+    if mean.size != 1:
+        raise NotYet(f"`mean_loss` has {mean.size} numbers; it should be one number, the mean over the texts.")
+    mean = float(mean.reshape(()))
+    reference = float(torch.nn.functional.cross_entropy(torch.from_numpy(logits_np), torch.from_numpy(labels_np)))
+    if math.isclose(mean, expected_loss.sum(), abs_tol=1e-4) and len(labels) > 1:
+        raise NotYet(f"`mean_loss` is {mean:.4f}, the SUM of the losses; `F.cross_entropy` takes the mean "
+                     "over the texts (`.mean()`).")
+    if not math.isclose(mean, reference, abs_tol=1e-4):
+        raise NotYet(f"`mean_loss` is {mean:.4f}; the mean of the per-text losses is {reference:.4f}.")
+    return (f"The mean of -log p(true class) is {mean:.4f}, the same as `F.cross_entropy(toy_logits, toy_labels)`; "
+            f"the text whose true class got the smallest probability ({expected_p.min():.2f}) has the largest loss.")
+
+
+cross_entropy = Exercise(
+    name="cross-entropy by hand",
+    checker=_check_cross_entropy,
+    hint_text="`toy_probabilities[torch.arange(len(toy_labels)), toy_labels]` picks, in each row, the column of "
+              "that text's true class. Then `-torch.log(...)` per text, and `.mean()` over the texts.",
     solution_code='''
-# Exercise: load the course's splits into `splits` with `corpora.load_splits()` and print their summary (`splits.summary()`);
-# Exercise: then store the leakage report, `data.leakage_report(splits)`, in `leakage` and print it.
-splits = corpora.load_splits()
-print(splits.summary().to_string())
+# Exercise: compute the cross-entropy of `toy_logits` for `toy_labels` by hand. Store each text's probability of its true class (from `toy_probabilities`) in `true_class_probability`,
+# Exercise: each text's loss -log p in `per_text_loss`, and their mean in `mean_loss`; then compare `mean_loss` with `F.cross_entropy(toy_logits, toy_labels)`.
+true_class_probability = toy_probabilities[torch.arange(len(toy_labels)), toy_labels]
+per_text_loss = -torch.log(true_class_probability)
+mean_loss = per_text_loss.mean()
 
-leakage = data.leakage_report(splits)
-print(leakage)
+print("p(true class) per text:", true_class_probability.round(decimals=4))
+print("-log p per text:       ", per_text_loss.round(decimals=4))
+print(f"mean, by hand:          {mean_loss:.4f}")
+print(f"F.cross_entropy:        {F.cross_entropy(toy_logits, toy_labels):.4f}")
+print("the same:", torch.allclose(mean_loss, F.cross_entropy(toy_logits, toy_labels)))
 ''',
     alternative_code='''
-splits = corpora.load_splits(dedupe=True)
-leakage = data.leakage_report(splits)
-print(leakage.ok)
+log_probabilities = torch.log_softmax(toy_logits, dim=1)
+per_text_loss = -log_probabilities.gather(1, toy_labels.unsqueeze(1)).squeeze(1)
+true_class_probability = torch.exp(-per_text_loss)
+mean_loss = float(per_text_loss.sum() / len(toy_labels))
+print(mean_loss)
 ''',
 )
 
 
-def _check_mistakes(namespace) -> str:
+def _check_macro_weighted(namespace) -> str:
     import pandas as pd
 
-    scored = require(namespace, "scored", pd.DataFrame, "run the cell that builds `scored` first")
-    if not {"label", "predicted", "p_spam"} <= set(scored.columns):
-        raise NotYet("`scored` has lost its `label`, `predicted` or `p_spam` column: run the cell that builds it again.")
-    is_spam = scored["label"] == "spam"
-    flagged = scored["predicted"] == "spam"
-    expected = {"false_negatives": set(scored.index[is_spam & ~flagged]),
-                "false_positives": set(scored.index[~is_spam & flagged])}
-    at_half = {"false_negatives": set(scored.index[is_spam & (scored["p_spam"] < 0.5)]),
-               "false_positives": set(scored.index[~is_spam & (scored["p_spam"] >= 0.5)])}
-    other = {"false_negatives": "false_positives", "false_positives": "false_negatives"}
-    what = {"false_negatives": "the spam messages the filter let through (label spam, predicted ham)",
-            "false_positives": "the real messages the filter flagged (label ham, predicted spam)"}
+    table = require(namespace, "subset_scores", pd.DataFrame, "run the cell that builds the imbalanced set first")
+    if not {"f1", "support"} <= set(table.columns) or table.empty:
+        raise NotYet("`subset_scores` has no `f1` and `support` columns any more: run the cell that builds the "
+                     "imbalanced set again.")
+    f1 = table["f1"].to_numpy(dtype=float)
+    support = table["support"].to_numpy(dtype=float)
+    macro = float(f1.mean())
+    weighted = float((f1 * support).sum() / support.sum())
 
-    chosen = {}
-    for name in ("false_negatives", "false_positives"):
-        frame = require(namespace, name, pd.DataFrame, f"store {what[name]}, as rows of `scored`")
-        if "p_spam" not in frame.columns or "text" not in frame.columns:
-            raise NotYet(f"`{name}` has no `text` or `p_spam` column: select whole rows of `scored`.")
-        rows = set(frame.index)
-        if rows and rows == expected[other[name]] and rows != expected[name]:
-            raise NotYet(f"`{name}` holds the {other[name].replace('_', ' ')}: {what[name]} belong in `{name}`.")
-        if rows != expected[name] and rows == at_half[name]:
-            raise NotYet(f"`{name}` is counted at threshold 0.5; use the predictions at the chosen threshold "
-                         "(the `predicted` column).")
-        if rows > expected[name]:
-            raise NotYet(f"`{name}` has {len(rows)} rows, some of them right: keep only {what[name]}.")
-        if rows != expected[name]:
-            raise NotYet(f"`{name}` has {len(rows)} rows; it should hold the {len(expected[name])} rows of "
-                         f"{what[name]}.")
-        chosen[name] = frame
-    if not chosen["false_negatives"]["p_spam"].is_monotonic_increasing:
-        raise NotYet("sort `false_negatives` by `p_spam` from the lowest up: the spam the model was surest "
-                     "was ham comes first.")
-    if not chosen["false_positives"]["p_spam"].is_monotonic_decreasing:
-        raise NotYet("sort `false_positives` by `p_spam` from the highest down (`ascending=False`): the real "
-                     "message the model was surest was spam comes first.")
-    return (f"{len(expected['false_negatives'])} spam messages missed and {len(expected['false_positives'])} real "
-            "messages flagged, each list led by the model's most confident mistake.")
+    values = {}
+    for name, what in [("macro_by_hand", "the plain mean of the tags' F1"),
+                       ("weighted_by_hand", "the support-weighted mean of the tags' F1")]:
+        array = _numbers(require(namespace, name, None, f"store {what}"), name, what)
+        if array.size != 1:
+            raise NotYet(f"`{name}` has {array.size} numbers; it should be one number, {what}.")
+        values[name] = float(array.reshape(()))
+    mine_macro, mine_weighted = values["macro_by_hand"], values["weighted_by_hand"]
+
+    def close(a: float, b: float) -> bool:
+        return math.isclose(a, b, abs_tol=1e-4)
+
+    if close(mine_macro, weighted) and close(mine_weighted, macro) and not close(macro, weighted):
+        raise NotYet("the two are swapped: macro F1 is the plain mean (every tag one vote), weighted F1 weights "
+                     "each tag by its support.")
+    balanced = namespace.get("scores_by_tag")
+    if isinstance(balanced, pd.DataFrame) and "f1" in balanced.columns and close(mine_macro, float(balanced["f1"].mean())) \
+            and not close(macro, float(balanced["f1"].mean())):
+        raise NotYet("`macro_by_hand` is the mean of `scores_by_tag`, the balanced table; use `subset_scores`, "
+                     "the table of the imbalanced set.")
+    if not close(mine_macro, macro):
+        raise NotYet(f"`macro_by_hand` is {mine_macro:.4f}; macro F1 is the plain mean of `subset_scores['f1']`.")
+    if close(mine_weighted, float((f1 * support).sum())):
+        raise NotYet("`weighted_by_hand` is the sum of F1 x support: divide it by the total support, so the "
+                     "weights add up to 1.")
+    if close(mine_weighted, float((f1 * support).mean())):
+        raise NotYet("`weighted_by_hand` divides by the number of tags; divide by the total support instead.")
+    if not close(mine_weighted, weighted):
+        raise NotYet(f"`weighted_by_hand` is {mine_weighted:.4f}; weight each tag's F1 by its share of the titles, "
+                     "`support / support.sum()`.")
+    largest_share = float(support.max() / support.sum())
+    return (f"Macro F1 {macro:.3f} gives each of the {len(f1)} tags one vote; weighted F1 {weighted:.3f} gives "
+            f"each tag its share of the titles (from {support.min() / support.sum():.1%} to {largest_share:.1%}), "
+            f"as scikit-learn's `average='weighted'` does.")
 
 
-mistakes = Exercise(
-    name="the filter's mistakes",
-    checker=_check_mistakes,
-    hint_text="A missed spam message has `label` spam and `predicted` ham: combine two conditions with `&`, "
-              "then `.sort_values('p_spam')` (add `ascending=False` for the flagged real messages).",
+macro_weighted = Exercise(
+    name="macro and weighted F1 by hand",
+    checker=_check_macro_weighted,
+    hint_text="Macro: `subset_scores['f1'].mean()`. Weighted: multiply each F1 by its support, add them up, and "
+              "divide by the total support (`np.average(..., weights=...)` does the same).",
     solution_code='''
-# Exercise: from `scored`, store the spam messages predicted ham in `false_negatives`, lowest `p_spam` first,
-# Exercise: and the ham messages predicted spam in `false_positives`, highest `p_spam` first (whole rows of `scored`).
-false_negatives = scored[(scored["label"] == "spam") & (scored["predicted"] == "ham")].sort_values("p_spam")
-false_positives = scored[(scored["label"] == "ham") & (scored["predicted"] == "spam")].sort_values(
-    "p_spam", ascending=False)
-print(f"At threshold {threshold:.2f}: {len(false_negatives)} of {int(y_test.sum())} spam messages missed, "
-      f"{len(false_positives)} of {int((y_test == 0).sum())} real messages flagged as spam")
+# Exercise: from `subset_scores`, compute macro F1 (the plain mean of the tags' F1) and store it in `macro_by_hand`,
+# Exercise: and weighted F1 (each tag's F1 weighted by its support, the weights adding up to 1) and store it in `weighted_by_hand`.
+macro_by_hand = subset_scores["f1"].mean()
+weighted_by_hand = (subset_scores["f1"] * subset_scores["support"]).sum() / subset_scores["support"].sum()
+print(f"by hand: macro F1 {macro_by_hand:.3f}, weighted F1 {weighted_by_hand:.3f}")
 ''',
     alternative_code='''
-wrong = scored[scored["label"] != scored["predicted"]]
-false_negatives = wrong[wrong["label"] == "spam"].sort_values("p_spam", ascending=True)
-false_positives = wrong[wrong["label"] == "ham"].sort_values("p_spam", ascending=False)
+f1_values = subset_scores["f1"].to_numpy()
+macro_by_hand = float(np.average(f1_values))
+weighted_by_hand = float(np.average(f1_values, weights=subset_scores["support"].to_numpy()))
 ''',
 )
