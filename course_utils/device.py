@@ -79,17 +79,17 @@ def cpu_has_native_bf16(cpuinfo: str | None = None) -> bool:
 
 
 def _precision_dtype(device_type: str, bf16: bool, mixed_precision: str = "auto") -> torch.dtype | None:
-    """The autocast dtype, or None for full precision (notebook 04). ``"auto"``: bf16 where the hardware has it (faster
-    at the same F1, ``benchmarks/README.md``), fp16 with a gradient scaler on older CUDA GPUs, else None."""
-    if mixed_precision == "no" or (mixed_precision == "auto" and device_type not in ("cuda", "cpu")):
+    """The autocast dtype, or None for full precision (notebook 04). ``"auto"``: bf16 where the hardware has it, fp16
+    with a scaler on older CUDA GPUs, else None; ``COURSE_MIXED_PRECISION=no`` makes ``"auto"`` None for a whole run."""
+    off = os.environ.get("COURSE_MIXED_PRECISION", "").strip().lower() in ("no", "off", "0")
+    if mixed_precision == "no" or (mixed_precision == "auto" and (off or device_type not in ("cuda", "cpu"))):
         return None
     if mixed_precision == "auto":
         return torch.bfloat16 if bf16 else (torch.float16 if device_type == "cuda" else None)
     if mixed_precision == "bf16" and not bf16:
         raise CourseError(f"mixed_precision='bf16' needs bf16 in hardware: a CUDA GPU of compute capability 8.0 or "
-                          f"newer, or a CPU with AVX-512 BF16 or AMX; this device is {device_type}, without it. Fix: "
-                          "mixed_precision='auto' (fp16 with a gradient scaler on older GPUs, full precision "
-                          "elsewhere) or 'no'.")
+                          f"newer, or a CPU with AVX-512 BF16 or AMX; this device is {device_type}, without it. "
+                          "Fix: mixed_precision='auto' (fp16 with a scaler on older GPUs, else full precision) or 'no'.")
     if mixed_precision == "fp16" and device_type != "cuda":
         raise CourseError(f"mixed_precision='fp16' needs a CUDA GPU; this device is {device_type}. "
                           "Fix: mixed_precision='auto' or 'no' (full precision).")

@@ -119,8 +119,8 @@ def decide(probabilities, threshold: float | None = None, positive: int = 1) -> 
     if threshold is None:
         return array.argmax(axis=1)
     if array.ndim == 2 and array.shape[1] != 2:
-        raise CourseError(f"There are {array.shape[1]} classes: thresholds are a two-class idea (one class against "
-                          "the other). Fix: leave the threshold out (argmax picks the most probable class).")
+        raise CourseError(f"There are {array.shape[1]} classes: this threshold decides between two classes, one "
+                          "against the other. Fix: leave the threshold out (argmax picks the most probable class).")
     if positive not in (0, 1):
         raise CourseError(f"positive={positive!r}: a threshold decides between two classes, 0 and 1. "
                           "Fix: pass positive=0 or positive=1; with more classes, predict with argmax.")

@@ -12,7 +12,7 @@ scores and their macro and weighted averages. Labels and predictions are always 
 numbers: a text is predicted as class ``positive`` when that class's probability is
 ``>= threshold``, and as the other class otherwise. At 0.5 that is the same decision as
 ``argmax`` over two logits (except for a probability of exactly 0.5, which argmax gives to
-class 0). Thresholds are a two-class idea: with more classes, predict with ``argmax``.
+class 0). With more classes: ``argmax``, or one class's probability against the rest (notebook 08).
 """
 
 from __future__ import annotations
@@ -103,7 +103,7 @@ def _check_probabilities(probabilities, name: str = "probabilities", positive: i
 
     Accepts one probability per text (shape ``(n,)``) or ``predict_proba`` output with
     two columns (shape ``(n, 2)``; column ``positive`` is taken). With more columns it
-    raises :class:`CourseError`: a threshold is a two-class idea.
+    raises :class:`CourseError`: one threshold needs one class's probability.
     """
     array = np.asarray(probabilities)
     if array.ndim == 2 and array.shape[1] == 2 and positive not in (0, 1):
@@ -113,9 +113,9 @@ def _check_probabilities(probabilities, name: str = "probabilities", positive: i
         array = array[:, positive]
     elif array.ndim == 2 and array.shape[1] > 2:
         raise CourseError(
-            f"{name} has {array.shape[1]} columns, one per class: thresholds are a two-class idea "
-            "(one class against the other). Fix: with more classes, predict with argmax "
-            "(probabilities.argmax(axis=1)), or pass one class's probability to score it against the rest."
+            f"{name} has {array.shape[1]} columns, one per class: one threshold needs one class's probability "
+            "(that class against the rest). Fix: pass one column, e.g. probabilities[:, k], or predict with "
+            "argmax (probabilities.argmax(axis=1)); abstaining below a top probability is shown in notebook 08."
         )
     if array.ndim != 1:
         raise CourseError(f"{name} must be one probability per text (shape (n,) or (n, 2)); got shape {array.shape}.")

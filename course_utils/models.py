@@ -310,7 +310,7 @@ def save_classifier(model, tokenizer, folder: str | Path, *, threshold: float | 
         raise CourseError(f"{target} already exists. Fix: choose another folder, or pass overwrite=True "
                           "(--overwrite on the command line) to replace it.")
     if threshold is not None and int(model.config.num_labels) != 2:
-        raise CourseError(f"A decision threshold is a two-class idea; this model has {model.config.num_labels} "
+        raise CourseError(f"A saved threshold decides between two classes; this model has {model.config.num_labels} "
                           "classes. Fix: save without threshold (argmax picks the class).")
     kept = TrainSettings(positive=saved_positive(model) if positive is None else positive,
                          max_length=saved_max_length(model) if max_length is None else max_length)

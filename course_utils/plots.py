@@ -316,9 +316,10 @@ def plot_reliability(y_true, probability_sets: Mapping[str, Any], *, bins: int =
                      positive_label: str = "positive", title: str | None = "Reliability diagram"):
     """Predicted probability against the observed share of positives, per bin (notebook 06).
 
-    ``probability_sets`` maps a name (say "before" and "after temperature scaling") to the
-    positive class's probabilities. A calibrated model lies on the diagonal; points below it
-    are over-confident. Each curve's label gives its expected calibration error.
+    ``probability_sets`` maps a name to the positive class's probabilities. On the diagonal is
+    calibrated. Right of 0.5 (the model says positive) a point below it is over-confident, above
+    it timid; left of 0.5 (it says negative) the reverse. Each point shows its bin's count (one or
+    two texts say little); each label gives the curve's expected calibration error.
     """
     from sklearn.calibration import calibration_curve
 
@@ -329,14 +330,18 @@ def plot_reliability(y_true, probability_sets: Mapping[str, Any], *, bins: int =
         scores = np.asarray(probabilities, dtype=np.float64)
         scores = scores[:, positive] if scores.ndim == 2 else scores
         observed, predicted = calibration_curve(np.asarray(y_true) == positive, scores, n_bins=bins, strategy="uniform")
-        axes.plot(predicted, observed, "o-", label=f"{name} (ECE {error:.3f})")
+        (line,) = axes.plot(predicted, observed, "o-", label=f"{name} (ECE {error:.3f})")
+        counts = np.bincount(np.searchsorted(np.linspace(0, 1, bins + 1)[1:-1], scores), minlength=bins)
+        for x, y, count in zip(predicted, observed, counts[counts > 0]):  # calibration_curve drops empty bins
+            axes.annotate(str(count), (x, y), xytext=(4, -9), textcoords="offset points", fontsize=7,
+                          color=line.get_color())
     _dress(axes, f"predicted probability of {positive_label}", f"share that really is {positive_label}",
            xlim=(0, 1), legend="upper left", title=title)
     return _finish(figure, axes, made_here)
 
 
 def plot_learning_rate_search(search, *, ax=None, title: str | None = "Learning-rate range test"):
-    """Loss against learning rate (log scale) from :func:`course_utils.training.find_learning_rate` (notebook 04).
+    """Loss against learning rate (log scale) from :func:`course_utils.training.find_learning_rate` (notebook 05).
 
     The raw loss is drawn faintly, its moving average boldly; the suggested rate (a tenth
     of the rate at the lowest smoothed loss) is marked.

@@ -409,7 +409,7 @@ def train(model, tokenizer, train_df, val_df=None, settings: TrainSettings | Non
 
 @dataclass
 class LearningRateSearch:
-    """What :func:`find_learning_rate` measured (notebook 04): ``curve``, a row per step (``lr``, ``head_lr``, ``loss``,
+    """What :func:`find_learning_rate` measured (notebook 05): ``curve``, a row per step (``lr``, ``head_lr``, ``loss``,
     ``smoothed``: its bias-corrected moving average); ``suggested``, a tenth of the rate at the lowest smoothed loss
     (a peak ``lr`` for :func:`train`); ``stopped_at``, the rate at which the loss blew up (4x its lowest), or None."""
 
@@ -424,7 +424,7 @@ def find_learning_rate(model, tokenizer, train_df: pd.DataFrame, *, start_lr: fl
                        steps: int = 60, batch_size: int = 16, max_length: int = MAX_LENGTH,
                        weight_decay: float = 0.01, smoothing: float = 0.9, seed: int = SEED, device=None,
                        head_lr_multiplier: float | None = None, mixed_precision: str = "auto") -> LearningRateSearch:
-    """A learning-rate range test, as fast.ai's ``lr_find`` (notebook 04): :func:`train`'s own run and steps, the
+    """A learning-rate range test, as fast.ai's ``lr_find`` (notebook 05): :func:`train`'s own run and steps, the
     encoder's rate rising exponentially from ``start_lr`` to ``end_lr`` (the head's at ``head_lr_multiplier`` times
     it), until the loss blows up; then the weights are put back. Plot: :func:`~course_utils.plots.plot_learning_rate_search`."""
     if not 0 < start_lr < end_lr:

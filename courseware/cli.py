@@ -3,7 +3,7 @@
     python -m courseware doctor                      # will the course run here? one line per check
     python -m courseware quiz check [FILES]          # validate quiz files (default: the course's quizzes)
     python -m courseware quiz answer-key [-o FILE]   # the answer key as Markdown (default: stdout)
-    python -m courseware exercises OUTDIR [--notebooks DIR] [--overwrite]   # workshop exercise copies
+    python -m courseware exercises OUTDIR [--notebooks DIR] [--overwrite]   # exercise copies of the notebooks
 
 The library's own command line (``train``, ``predict``) is ``python -m course_utils``
 (:mod:`course_utils.cli`). The same exit-code policy: bad input (a malformed quiz file, a
@@ -50,7 +50,8 @@ def _build_parser() -> argparse.ArgumentParser:
     key.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
     exercises = commands.add_parser("exercises", help="write exercise copies of the notebooks (solutions removed)")
     exercises.add_argument("out_dir", metavar="OUTDIR", help="folder for the copies (new or empty)")
-    exercises.add_argument("--notebooks", metavar="DIR", help="the notebooks folder (default: the course's notebooks/)")
+    exercises.add_argument("--notebooks", metavar="DIR", help="the notebooks folder (default: the course's notebooks/; without one, as in a pip or "
+                           "Colab install, the exercise notebooks the package ships)")
     exercises.add_argument("--overwrite", action="store_true", help="replace the exercise notebooks in OUTDIR")
     return parser
 
@@ -114,24 +115,27 @@ def _quiz_answer_key(files: list[str], output: str | None) -> int:
 
 
 def _exercises_command(out_dir: str, notebooks: str | None, overwrite: bool) -> int:
-    """Write exercise copies (courseware.exercises); one line per notebook. Bad input: exit status 2."""
+    """Write exercise copies (courseware.exercises); one line per notebook. Bad input: exit status 2.
+
+    In a clone they are made from notebooks/; from a pip or Colab install (no notebooks/ next to the
+    package) they are the exercise notebooks the package ships.
+    """
     import warnings
 
     from course_utils.errors import CourseError
     from course_utils.files import display_path
-    from courseware.exercises import _count_exercises, _default_notebooks_dir, make_exercises
+    from courseware.exercises import _count_exercises, _default_notebooks_dir, copy_shipped_exercises, make_exercises
 
-    if notebooks is None and not _default_notebooks_dir().is_dir():  # a pip or Colab install has no notebooks/
-        print(f"error: no notebooks folder next to the installed package ({_default_notebooks_dir()}). Fix: pass "
-              "--notebooks DIR (the notebooks/ folder of a clone of the course), or run the command from a clone.",
-              file=sys.stderr)
-        return 2
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            written = make_exercises(notebooks or _default_notebooks_dir(), out_dir, overwrite=overwrite)
+            if notebooks is None and not _default_notebooks_dir().is_dir():
+                # a pip or Colab install has no notebooks/: the exercise notebooks shipped in the package
+                written = copy_shipped_exercises(out_dir, overwrite=overwrite)
+            else:
+                written = make_exercises(notebooks or _default_notebooks_dir(), out_dir, overwrite=overwrite)
         except CourseError as error:
-            print(f"error: {error}", file=sys.stderr)
+            print(f"error: {_one_line(error)}", file=sys.stderr)
             return 2
     for warning in caught:
         print(f"warning: {warning.message}", file=sys.stderr)

@@ -148,6 +148,8 @@ def _check_data() -> list[_CheckResult]:
     results = []
     for name, load, describe in (
             ("SMS spam data", corpora.load_sms_spam, lambda frame: f"{len(frame):,} messages, checksum ok"),
+            ("airline tweets", corpora.load_airline_tweets,
+             lambda frame: f"{len(frame):,} tweets, {frame['label'].nunique()} classes, checksum ok"),
             ("question titles", corpora.load_question_titles,
              lambda splits: f"{sum(len(f) for _, f in splits.items()):,} titles, "
                             f"{len(splits.label_names)} tags, checksums ok")):

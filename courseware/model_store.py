@@ -155,14 +155,6 @@ def _load(folder: Path, model, device):
     return TrainResult(**frames, **saved["result"])
 
 
-def _shown(path: Path) -> str:
-    """``path`` with the home folder written as ``~``."""
-    try:
-        return str(Path("~") / path.relative_to(Path.home()))
-    except ValueError:
-        return str(path)
-
-
 def _prune(root: Path, keep: int = KEEP) -> None:
     """Delete all but the ``keep`` most recently used models."""
     folders = sorted((path for path in root.iterdir() if path.is_dir() and not path.name.startswith(".")),
@@ -191,8 +183,8 @@ def train_or_reuse(model, tokenizer, train_df, val_df=None, *, device=None, **tr
     with _locked(root / f".{name}.lock"):
         if (folder / "run.json").is_file():
             result = _load(folder, model, device)
-            print(f"Reused the model trained earlier with the same data, settings, seed and code (stored in "
-                  f"{_shown(folder)}; {STORE_ENV_VAR}=off trains it here).")
+            print(f"Reused the model trained earlier with the same data, settings, seed and code, from the model "
+                  f"store ({STORE_ENV_VAR}=off trains it here).")
             return result
         before = json.loads(json.dumps(model.config.to_dict(), default=str))
         result = train(model, tokenizer, train_df, val_df, device=device, **train_keywords)

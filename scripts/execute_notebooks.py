@@ -2,6 +2,7 @@
 
     python scripts/execute_notebooks.py                 # every notebook
     python scripts/execute_notebooks.py notebooks/04*.ipynb
+    COURSE_MODEL_STORE=/tmp/store python scripts/execute_notebooks.py ...   # this store, kept afterwards
 
 Runs with COURSE_FAST=1 and the hub offline (as conftest.py sets for pytest), so the
 committed outputs are the ones `pytest --nbval` compares against. Progress bars are
@@ -52,8 +53,12 @@ def execute(path: Path) -> float:
 
 
 def main(argv: list[str]) -> int:
+    if argv and argv[0] in ("-h", "--help"):
+        print(__doc__)
+        return 0
     os.environ.update(ENVIRONMENT)
-    store = tempfile.mkdtemp(prefix="course-model-store-")  # an empty model store, as in the test suite
+    shared = os.environ.get("COURSE_MODEL_STORE")  # set: two runs side by side share one store
+    store = shared or tempfile.mkdtemp(prefix="course-model-store-")  # an empty model store, as in the tests
     os.environ["COURSE_MODEL_STORE"] = store
     paths = [Path(arg) for arg in argv] or sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
     try:
@@ -61,7 +66,8 @@ def main(argv: list[str]) -> int:
             seconds = execute(path)
             print(f"{path.name}: executed in {seconds:.0f} s")
     finally:
-        shutil.rmtree(store, ignore_errors=True)
+        if not shared:
+            shutil.rmtree(store, ignore_errors=True)
     return 0
 
 

@@ -7,7 +7,10 @@ The address lives in one place, `[project.urls] Repository` in pyproject.toml. F
 this script writes:
 
 - README.md, between `<!-- colab-badges:start -->` and `<!-- colab-badges:end -->`: one
-  "Open in Colab" badge per numbered notebook (`notebooks/[0-9]*.ipynb`);
+  "Open in Colab" badge per numbered notebook (`notebooks/[0-9]*.ipynb`) and, when the table
+  has an "exercises" column, one per notebook with exercises (cells tagged `solution`), opening
+  its exercise notebook `exercises/NN_name.ipynb`, which scripts/make_exercises.py writes ("-"
+  for a notebook without exercises);
 - in every numbered notebook, the Colab setup cell right under the title cell (index 1,
   tagged `colab-setup`), four short lines: on Colab, when `course_utils` does not import, it
   pip-installs the course's package from the repository (`course-utils @ git+<address>`), and
@@ -47,6 +50,7 @@ BADGES_START = "<!-- colab-badges:start -->"
 BADGES_END = "<!-- colab-badges:end -->"
 BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"
 BRANCH = "main"
+EXERCISES = "exercises"  # the committed exercise notebooks, one per notebook with exercises
 GPU_METADATA = {"accelerator": "GPU", "colab": {"provenance": [], "gpuType": "T4"}}
 
 # A call of course_utils' train(...) with arguments; `model.train()` does not count.
@@ -62,8 +66,8 @@ class Repository:
     owner: str
     name: str
 
-    def colab_url(self, notebook: str) -> str:
-        return f"https://colab.research.google.com/github/{self.owner}/{self.name}/blob/{BRANCH}/notebooks/{notebook}"
+    def colab_url(self, notebook: str, folder: str = "notebooks") -> str:
+        return f"https://colab.research.google.com/github/{self.owner}/{self.name}/blob/{BRANCH}/{folder}/{notebook}"
 
 
 def repository_url_from_text(text: str) -> str | None:
@@ -230,12 +234,35 @@ def sync_gpu_metadata(notebook, name: str) -> list[str]:
     return [f"{name}: does not train, so its metadata should not ask Colab for a GPU"]
 
 
-def badges_block(repository: Repository, paths: list[Path]) -> str:
-    rows = ["| notebook | open in Colab | Colab runtime |", "|---|---|---|"]
+def badge(repository: Repository, notebook: str, folder: str = "notebooks") -> str:
+    """`[![Open In Colab](<badge image>)](<Colab address of folder/notebook>)`."""
+    return f"[![Open In Colab]({BADGE_IMAGE})]({repository.colab_url(notebook, folder)})"
+
+
+def has_exercises(notebook) -> bool:
+    """True when a code cell is tagged `solution`: the notebook has an exercise notebook in exercises/."""
+    return any(cell.cell_type == "code" and "solution" in cell.metadata.get("tags", []) for cell in notebook.cells)
+
+
+def has_exercises_column(block: str) -> bool:
+    """True when the badge table's header has a column whose name starts with "exercise"."""
+    header = next((line for line in block.splitlines() if line.startswith("|")), "")
+    return any(cell.strip().lower().startswith("exercise") for cell in header.strip("|").split("|"))
+
+
+def badges_block(repository: Repository, paths: list[Path], exercises: bool = False) -> str:
+    """The README's badge table; with ``exercises``, a column of badges for the exercise notebooks."""
+    if exercises:
+        rows = ["| notebook | open in Colab | exercises | Colab runtime |", "|---|---|---|---|"]
+    else:
+        rows = ["| notebook | open in Colab | Colab runtime |", "|---|---|---|"]
     for path in paths:
-        runtime = "T4 GPU (the notebook asks for it)" if trains(nbformat.read(path, as_version=4)) else "any (CPU is enough)"
-        badge = f"[![Open In Colab]({BADGE_IMAGE})]({repository.colab_url(path.name)})"
-        rows.append(f"| {path.stem} | {badge} | {runtime} |")
+        notebook = nbformat.read(path, as_version=4)
+        runtime = "T4 GPU (the notebook asks for it)" if trains(notebook) else "any (CPU is enough)"
+        cells = [path.stem, badge(repository, path.name)]
+        if exercises:  # scripts/make_exercises.py writes exercises/NN_name.ipynb for each notebook with exercises
+            cells.append(badge(repository, path.name, EXERCISES) if has_exercises(notebook) else "-")
+        rows.append(f"| {' | '.join(cells)} | {runtime} |")
     return "\n".join([BADGES_START, *rows, BADGES_END])
 
 
@@ -246,12 +273,14 @@ def sync_readme(root: Path, repository: Repository, paths: list[Path], fix: bool
     if start < 0 or end < start:
         raise CourseError(f"{path} has no {BADGES_START} ... {BADGES_END} block. Fix: put the two "
                           "marker lines where the Colab badges belong, then run scripts/sync_colab.py.")
-    block = badges_block(repository, paths)
+    exercises = has_exercises_column(text[start:end])
+    block = badges_block(repository, paths, exercises)
     if text[start:end + len(BADGES_END)] == block:
         return []
     if fix:
         path.write_text(text[:start] + block + text[end + len(BADGES_END):], encoding="utf-8")
-    return [f"README.md: the Colab badges do not match {repository.url} and notebooks/[0-9]*.ipynb"]
+    return [f"README.md: the Colab badges do not match {repository.url} and notebooks/[0-9]*.ipynb"
+            + (" and exercises/[0-9]*.ipynb" if exercises else "")]
 
 
 def sync(root: Path = ROOT, fix: bool = True) -> list[str]:
@@ -267,9 +296,10 @@ def sync(root: Path = ROOT, fix: bool = True) -> list[str]:
     return problems
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--check", action="store_true", help="only report what disagrees; exit 1 if anything does")
+def check_or_fix(argv: list[str] | None, description: str, sync, in_step: str, fix_hint: str) -> int:
+    """The command line of a script that keeps files in step: ``--check`` reports (exit 1), else it fixes."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--check", action="store_true", help="only report what is out of step; exit 1 if anything is")
     parser.add_argument("--root", type=Path, default=ROOT, help="the repository folder (default: this one)")
     args = parser.parse_args(argv)
     try:
@@ -279,15 +309,16 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     for problem in problems:
         print(problem)
-    if args.check:
-        if problems:
-            print(f"{len(problems)} disagreement(s). Fix: python scripts/sync_colab.py", file=sys.stderr)
-            return 1
-        print("Colab badges and setup cells agree with pyproject.toml.")
-    elif not problems:
-        print("Nothing to change.")
+    if args.check and problems:
+        print(f"{len(problems)} out of step. Fix: {fix_hint}", file=sys.stderr)
+        return 1
+    print(in_step if args.check else (f"{len(problems)} fixed." if problems else "Nothing to change."))
     return 0
 
+
+def main(argv: list[str] | None = None) -> int:
+    return check_or_fix(argv, __doc__.split("\n\n")[0], sync, "Colab badges and setup cells agree with pyproject.toml.",
+                        "python scripts/sync_colab.py")
 
 if __name__ == "__main__":
     sys.exit(main())

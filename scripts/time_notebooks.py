@@ -136,7 +136,7 @@ def markdown_table(rows: list[tuple[str, dict[str, float | None]]], modes: tuple
         "Measured by `python scripts/time_notebooks.py` (whole notebook, kernel start included,",
         "hub offline). Fast mode is `COURSE_FAST=1`, as in the tests; full mode (`COURSE_FAST` unset)",
         "trains on more messages, as a learner's own run does. Each notebook is timed as if opened",
-        "alone (`COURSE_MODEL_STORE=off`): after notebook 04, notebooks 06, 07 and 09 load its model",
+        "alone (`COURSE_MODEL_STORE=off`): after notebook 04, notebooks 05, 06, 07 and 09 load its model",
         "instead of training it, and take less. Reading and typing time comes on top.",
         "",
         *table_rows(rows, modes),

@@ -5,10 +5,13 @@ session's tiny BERT (``tiny_model_dir`` in conftest.py, as ``$COURSE_MODEL`` and
 packaged MiniLM-L6: the benchmarks measure the real model when a person runs them, and the notebooks
 fine-tune it. Only the shape of the output is checked: which lines are there, that the two prediction
 paths agree and that each loop computed in the precision it was given. No timing is asserted.
+Those runs are marked slow; the table and verdict logic of the learning curve, the command-line
+benchmark and the remedies (pure functions, no training) is tested in the fast tier.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 import subprocess
@@ -20,7 +23,7 @@ import torch
 
 from course_utils.device import device_info, get_device
 
-pytestmark = pytest.mark.slow  # each runs a benchmark script end to end, on a tiny size
+slow = pytest.mark.slow  # a test that runs a benchmark script end to end (on a tiny size) or imports torch-heavy ones
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKS = ROOT / "benchmarks"
@@ -73,6 +76,7 @@ def speed_output(tiny_model_dir) -> str:
                       "--loops", "course_utils,trainer,trainer_best,seeds,course_utils_fp32")
 
 
+@slow
 def test_train_speed_against_both_trainers(speed_output):
     # the tiny model's 2 layers of width 32 (about 25,000 parameters outside the embeddings), not MiniLM-L6's 11M
     assert re.search(r"^FLOPs = 6 x 0\.0[1-9]M non-embedding parameters", speed_output, re.MULTILINE), speed_output
@@ -84,6 +88,7 @@ def test_train_speed_against_both_trainers(speed_output):
         assert f"computed in {precision} " in row(speed_output, loop)
 
 
+@slow
 def test_train_speed_against_the_tutorial_loop_and_fp32(speed_output):
     check_loops(speed_output, ("course_utils", "seeds", "course_utils_fp32"))
     assert number(speed_output, "ratio_vs_seeds") > 0
@@ -102,6 +107,7 @@ def import_train_speed():
     return train_speed
 
 
+@slow
 def test_no_amp_puts_every_loop_in_full_precision():
     train_speed = import_train_speed()
     device = get_device()
@@ -114,6 +120,7 @@ def test_no_amp_puts_every_loop_in_full_precision():
         assert train_speed.loop_amp(loop, device) is None
 
 
+@slow
 def test_trainer_best_settings(tmp_path):
     """The practitioner's settings, under the names of the installed transformers (4.x or 5.x)."""
     train_speed = import_train_speed()
@@ -131,6 +138,7 @@ def test_trainer_best_settings(tmp_path):
     assert not defaults.bf16 and defaults.weight_decay == 0.0 and defaults.warmup_steps == 0
 
 
+@slow
 def test_predict_speed_agrees_with_pipeline(tiny_model_dir):
     output = run_script("predict_speed.py", tiny_model_dir, "--limit", "40", "--model", str(tiny_model_dir))
     assert "same predictions: 40 of 40;" in output
@@ -139,6 +147,7 @@ def test_predict_speed_agrees_with_pipeline(tiny_model_dir):
     assert difference < 1e-3
 
 
+@slow
 def test_recipe_script_prints_the_baseline_the_seeds_and_the_goal(tiny_model_dir):
     output = run_script("recipe.py", tiny_model_dir, "--size", "40", "--eval-size", "60", "--seeds", "1,2",
                         "--epochs", "1", "--model", str(tiny_model_dir))
@@ -150,6 +159,7 @@ def test_recipe_script_prints_the_baseline_the_seeds_and_the_goal(tiny_model_dir
     assert re.search(r"^goal_spam_40_margin=-?\d\.\d{4} \(goal > 0\)$", output, re.MULTILINE)
 
 
+@slow
 def test_time_to_quality_reaches_a_target_and_prints_the_ratio(tiny_model_dir):
     # target 0: every system reaches it at its first scoring, so the run is short and the ratio defined;
     # the script has no --model: its runs take $COURSE_MODEL
@@ -165,6 +175,7 @@ def test_time_to_quality_reaches_a_target_and_prints_the_ratio(tiny_model_dir):
     assert number(output, "ratio_time_to_quality_vs_trainer_best") > 0
 
 
+@slow
 def test_time_to_quality_scores_evenly_and_at_the_end_of_each_epoch():
     sys.path.insert(0, str(BENCHMARKS))
     try:
@@ -174,3 +185,132 @@ def test_time_to_quality_scores_evenly_and_at_the_end_of_each_epoch():
     assert checkpoints_in_epoch(199, 4) == {50, 100, 150, 199}
     assert checkpoints_in_epoch(3, 4) == {1, 2, 3}  # never more scorings than steps
     assert checkpoints_in_epoch(10, 1) == {10}
+
+
+# --- learning_curve.py, sentiment_cli.py, remedies.py: the verdicts and tables (fast, no training) ---------------
+
+
+def import_benchmark(name: str):
+    """``benchmarks/<name>.py`` as a module (its imports are light: no torch until a run starts)."""
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+
+
+def curve_runs(curve, size: int, differences: list[tuple[float, float, float]], data: str = "sentiment"):
+    """One Run per seed (42, 43, ...) with the given (difference, low, high); fine-tuned 0.8 + difference."""
+    return [curve.Run(data, size, 42 + index, 0.8 + estimate, 0.8, estimate, low, high)
+            for index, (estimate, low, high) in enumerate(differences)]
+
+
+def test_learning_curve_verdict_needs_every_seed_beyond_zero():
+    curve = import_benchmark("learning_curve")
+    assert curve.verdict([(0.01, 0.1), (0.02, 0.2), (0.001, 0.05)]) == "fine-tune ahead"
+    assert curve.verdict([(-0.1, -0.01), (-0.2, -0.02)]) == "baseline ahead"
+    assert curve.verdict([(0.01, 0.1), (-0.01, 0.1), (0.02, 0.2)]) == "level within noise"  # one seed includes 0
+    assert curve.verdict([(0.0, 0.1)]) == "level within noise"  # an interval touching 0 does not exclude it
+    assert curve.verdict([(0.01, 0.1), (-0.2, -0.01)]) == "level within noise"  # seeds that disagree
+    with pytest.raises(ValueError):
+        curve.verdict([])
+
+
+def test_learning_curve_summary_and_table():
+    curve = import_benchmark("learning_curve")
+    runs = (curve_runs(curve, 200, [(-0.02, -0.06, 0.02), (0.01, -0.03, 0.05), (0.04, 0.0, 0.08)])
+            + curve_runs(curve, 2000, [(0.09, 0.05, 0.13), (0.06, 0.02, 0.10), (0.12, 0.08, 0.16)])
+            + curve_runs(curve, 200, [(0.0, -0.02, 0.02)], data="spam"))
+    rows = curve.summarize(runs)
+    assert [(row["data"], row["size"], row["seeds"]) for row in rows] == [("sentiment", 200, 3), ("sentiment", 2000, 3),
+                                                                          ("spam", 200, 1)]
+    small, large = rows[0], rows[1]
+    assert small["difference"] == pytest.approx(0.01) and small["fine_tuned"] == pytest.approx(0.81)
+    assert small["excluding_0"] == 0 and small["verdict"] == "level within noise"
+    assert large["difference"] == pytest.approx(0.09) and large["excluding_0"] == 3
+    assert large["verdict"] == "fine-tune ahead" and large["fine_tuned_sd"] == pytest.approx(0.03)
+    table = curve.format_table(rows[:2], "macro F1").splitlines()
+    assert len(table) == 4 and "fine-tuned macro F1" in table[0]
+    assert table[3] == ("| 2,000 | 0.890 ± 0.030 | 0.800 | +0.090 | +0.050 to +0.130, +0.020 to +0.100, "
+                        "+0.080 to +0.160 | fine-tune ahead |")
+
+
+def test_learning_curve_goal_needs_the_margin_and_every_interval():
+    curve = import_benchmark("learning_curve")
+
+    def met(differences):
+        lines = curve.goal_lines(curve.summarize(curve_runs(curve, 1400, differences)))
+        assert lines[0].startswith("goal_fast_margin=") and lines[1].startswith("goal_fast_seeds_excluding_0=")
+        return lines[-1] == "goal_fast_met=yes"
+
+    assert met([(0.06, 0.01, 0.11), (0.07, 0.02, 0.12), (0.08, 0.03, 0.13)])
+    assert not met([(0.03, 0.01, 0.05), (0.04, 0.01, 0.07), (0.05, 0.02, 0.08)])  # every interval above 0, margin 0.04
+    assert not met([(0.10, 0.05, 0.15), (0.10, 0.05, 0.15), (0.02, -0.02, 0.06)])  # margin 0.073, one seed in the noise
+    assert curve.parse_seeds("3") == [42, 43, 44] and curve.parse_seeds("1,7") == [1, 7]
+
+
+def test_sentiment_cli_parses_what_the_command_line_prints():
+    from course_utils.cli import _comparison_line
+
+    cli_bench = import_benchmark("sentiment_cli")
+    comparison = {"fine_tuned": 0.803, "baseline": 0.722, "difference": 0.081, "difference_low": 0.016,
+                  "difference_high": 0.15}
+    printed = ("Split (stratified, seed 43): train 1,400, validation 200, test 400; no text is in two splits.\n"
+               + _comparison_line(comparison, "macro_f1", ("negative", "neutral", "positive")) + "\n")
+    parsed = cli_bench.parse_comparison(printed)  # the line as the command line really writes it
+    assert parsed == {"metric": "macro F1", "baseline": 0.722, "fine_tuned": 0.803, "difference": 0.081,
+                      "low": 0.016, "high": 0.15, "train": 1400, "val": 200, "test": 400}
+    assert cli_bench.cli_verdict(parsed) == "fine-tune ahead (interval above 0)"
+    assert cli_bench.cli_verdict({**parsed, "low": -0.01}) == "ahead, interval includes 0"
+    assert cli_bench.cli_verdict({**parsed, "difference": -0.02, "low": -0.05}) == "not ahead"
+    row = cli_bench.format_rows([{**parsed, "seed": 43, "seconds": 91.6}]).splitlines()[-1]
+    assert row == "| 43 | 1,400 / 200 / 400 | 0.722 | 0.803 | +0.081 | +0.016 to +0.150 | fine-tune ahead (interval above 0) | 92 |"
+    with pytest.raises(ValueError):
+        cli_bench.parse_comparison("Baseline: TF-IDF + linear SVM (C=1)\n")
+
+
+def test_remedies_verdict_and_table():
+    remedies = import_benchmark("remedies")
+    assert remedies.remedy_verdict(0.01, 0.05) == "helps"
+    assert remedies.remedy_verdict(-0.05, -0.01) == "hurts"
+    assert remedies.remedy_verdict(-0.01, 0.05) == "no detectable difference"
+    assert list(remedies.REMEDIES)[0] == "unchanged" and all(  # each remedy is one change from the unchanged run
+        len(change) + (dropout is not None) >= 1 for name, (change, dropout) in remedies.REMEDIES.items()
+        if name != "unchanged")
+    table = remedies.format_remedies([
+        {"seed": 42, "run": "unchanged", "score": 0.70, "epochs": 5, "kept": 5},
+        {"seed": 42, "run": "smaller rate", "score": 0.73, "epochs": 5, "kept": 5, "difference": 0.03,
+         "low": 0.01, "high": 0.05}]).splitlines()
+    assert table[2] == "| 42 | unchanged | 0.700 | 5 (5) | | | |"
+    assert table[3] == "| 42 | smaller rate | 0.730 | 5 (5) | +0.030 | +0.010 to +0.050 | helps |"
+
+
+@slow
+def test_learning_curve_script_prints_a_table_per_data_set(tiny_model_dir, tmp_path):
+    output = run_script("learning_curve.py", tiny_model_dir, "--quick", "--sizes", "40", "--val-size", "40",
+                        "--test-size", "80", "--epochs", "1", "--model", str(tiny_model_dir),
+                        "--csv", str(tmp_path / "curve.csv"), "--plot", str(tmp_path / "curve.png"))
+    for name, what in (("sentiment", "macro F1"), ("spam", "spam F1")):
+        assert len(re.findall(rf"^\[{name} 40 seed 4[23]\] fine-tuned \d\.\d{{4}} .* \(95% paired bootstrap",
+                              output, re.MULTILINE)) == 2
+        assert re.search(rf"^\| 40 \| \d\.\d{{3}} ± \d\.\d{{3}} \| \d\.\d{{3}} \| [-+]\d\.\d{{3}} \| .* \| "
+                         r"(fine-tune ahead|level within noise|baseline ahead) \|$", output, re.MULTILINE)
+        assert f"fine-tuned {what}" in output
+    assert len((tmp_path / "curve.csv").read_text().splitlines()) == 1 + 4
+    assert (tmp_path / "curve.png").stat().st_size > 0
+
+
+@slow
+def test_sentiment_cli_script_runs_the_command_line_and_parses_it(tiny_model_dir):
+    output = run_script("sentiment_cli.py", tiny_model_dir, "--sample", "300", "--seeds", "1", "--epochs", "1",
+                        "--model", str(tiny_model_dir))
+    assert re.search(r"^\| 1 \| 210 / 30 / 60 \| \d\.\d{3} \| \d\.\d{3} \| [-+]\d\.\d{3} \|", output, re.MULTILINE)
+    assert re.search(r"^goal_cli_ahead=[01]/1 \(goal 1/1\)$", output, re.MULTILINE)
+
+
+@slow
+def test_remedies_script_compares_each_remedy_with_the_unchanged_run(tiny_model_dir):
+    output = run_script("remedies.py", tiny_model_dir, "--train-size", "60", "--watch-size", "40", "--judge-size", "80",
+                        "--epochs", "2", "--model", str(tiny_model_dir))
+    for name in ("smaller rate", "early stopping", "dropout 0.3", "weight decay 0.1"):
+        assert re.search(rf"^\| 42 \| {name} \| \d\.\d{{3}} \| \d \(\d\) \| [-+]\d\.\d{{3}} \|", output, re.MULTILINE)

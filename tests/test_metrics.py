@@ -166,7 +166,7 @@ def test_threshold_half_is_argmax_of_two_logits():
     [
         ([0.2, 1.3], "position 1 is 1.3. Fix: apply softmax"),
         ([-0.1, 0.5], "position 0 is -0.1"),
-        ([[0.8, 0.1, 0.1], [0.1, 0.1, 0.8]], "thresholds are a two-class idea"),
+        ([[0.8, 0.1, 0.1], [0.1, 0.1, 0.8]], "one threshold needs one class's probability"),
         ([[[0.8]]], "one probability per text"),
         ([0.2, float("nan")], "contains NaN at position 1"),
         (["a", "b"], "must hold numbers between 0 and 1"),
@@ -348,7 +348,7 @@ def test_confusion_table_and_top_confusions(three_classes):
 
 def test_thresholds_refuse_more_than_two_classes():
     probabilities = np.full((4, 3), 1 / 3)
-    with pytest.raises(CourseError, match="two-class idea.*argmax"):
+    with pytest.raises(CourseError, match="one class's probability.*argmax"):
         threshold_table([0, 1, 2, 0], probabilities)
 
 

@@ -10,7 +10,8 @@ import package_size  # scripts/ is on pytest's pythonpath (pyproject.toml)
 
 ROOT = Path(__file__).resolve().parents[1]
 
-PUBLIC_NAME_CAP = 100  # what the notebooks, the command line and the benchmarks call; the rest is private
+PUBLIC_NAME_CAP = 102  # what the notebooks, the command line and the benchmarks call; the rest is private
+# (99 before the sentiment loaders of notebook 08 added two)
 
 
 def test_public_names_stay_under_the_cap():

@@ -127,7 +127,7 @@ def test_threshold_metrics_plot_follows_the_table(scored_messages):
 
 
 def test_threshold_metrics_rejects_bad_probabilities():
-    with pytest.raises(CourseError, match="two-class idea"):
+    with pytest.raises(CourseError, match="one threshold needs one class"):
         plot_threshold_metrics([0, 1], [[0.9, 0.05, 0.05], [0.2, 0.7, 0.1]])
 
 

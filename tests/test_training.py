@@ -236,11 +236,11 @@ def test_positive_class_f1_is_refused_for_more_than_two_classes(tokenizer, tiny_
     frame["label"] = frame["label_id"].map({0: "a", 1: "b", 2: "c"})
     with pytest.raises(CourseError, match="select_metric='f1' is the positive class's F1, a two-class score"):
         quiet_train(three, tokenizer, frame, None, epochs=1, select_metric="f1")
-    with pytest.raises(CourseError, match="two-class idea"):
+    with pytest.raises(CourseError, match="decides between two classes"):
         evaluate(three, tokenizer, frame, device=CPU, threshold=0.5)
 
 
-# --- the learning-rate range test (notebook 04) ---------------------------------------------------
+# --- the learning-rate range test (notebook 05) ---------------------------------------------------
 
 
 @pytest.mark.slow

@@ -73,8 +73,10 @@ deduplicate = Exercise(
     hint_text="`sms_df['text'].duplicated()` is True for every text that already appeared earlier in the "
               "column; `.sum()` counts them. `data.deduplicate(sms_df)` keeps the first copy of each text.",
     solution_code='''
-# Exercise: count the repeated texts of `sms_df` (every copy of a text after its first occurrence) and store the count in `duplicate_count`.
-# Exercise: deduplicate `sms_df` with `data.deduplicate` and store the result in `unique_df`; print both counts and the spam share.
+# Exercise: count the repeated texts of `sms_df` (every copy of a text after its first
+#   occurrence) and store the count in `duplicate_count`.
+# Exercise: deduplicate `sms_df` with `data.deduplicate` and store the result in `unique_df`;
+#   print both counts and the spam share.
 duplicate_count = int(sms_df["text"].duplicated().sum())
 unique_df = data.deduplicate(sms_df)
 print(f"repeated texts: {duplicate_count}")
@@ -134,8 +136,9 @@ always_ham = Exercise(
     hint_text="A model that always answers 'ham' is right exactly on the ham messages (label_id 0): "
               "`(splits.test['label_id'] == 0).mean()` is that share.",
     solution_code='''
-# Exercise: store the number of spam messages in the test split (`splits.test`) in `test_spam`,
-# Exercise: and the accuracy of a model that always answers 'ham' on that split, as a fraction between 0 and 1, in `always_ham_accuracy`.
+# Exercise: store the number of spam messages in the test split (`splits.test`) in `test_spam`.
+# Exercise: store the accuracy of a model that always answers 'ham' on the test split in
+#   `always_ham_accuracy`, as a fraction between 0 and 1.
 test_spam = int(splits.test["label_id"].sum())
 always_ham_accuracy = (splits.test["label_id"] == 0).mean()
 print(f"test split: {len(splits.test)} messages, {test_spam} spam")

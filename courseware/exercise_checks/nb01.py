@@ -59,7 +59,8 @@ ids_to_tokens = Exercise(
     hint_text="Both are methods of the tokenizer and take the list of ids: "
               "`tokenizer.convert_ids_to_tokens(ids)` gives one string per id, `tokenizer.decode(ids)` one text.",
     solution_code='''
-# Exercise: turn `encoding["input_ids"]` back into tokens with `tokenizer.convert_ids_to_tokens` and store them in `tokens`;
+# Exercise: turn `encoding["input_ids"]` back into tokens with `tokenizer.convert_ids_to_tokens`
+#   and store them in `tokens`.
 # Exercise: turn the same ids back into text with `tokenizer.decode` and store it in `decoded`.
 tokens = tokenizer.convert_ids_to_tokens(encoding["input_ids"])
 decoded = tokenizer.decode(encoding["input_ids"])
@@ -133,7 +134,8 @@ padding_efficiency = Exercise(
     hint_text="Walk over the batches with `range(0, len(lengths), batch_size)`; a batch `lengths[start:start + "
               "batch_size]` computes `max(batch) * len(batch)` positions. Divide `lengths.sum()` by the total.",
     solution_code='''
-# Exercise: write `padding_efficiency(lengths, batch_size)`: real tokens divided by tokens computed when each batch of `lengths` (in the order given) is padded to its longest message.
+# Exercise: write `padding_efficiency(lengths, batch_size)`: real tokens divided by tokens
+#   computed when each batch of `lengths` (in the order given) is padded to its longest message.
 def padding_efficiency(lengths, batch_size):
     """Real tokens divided by tokens computed, when each batch is padded to its longest message."""
     padded_total = sum(max(lengths[start:start + batch_size]) * len(lengths[start:start + batch_size])

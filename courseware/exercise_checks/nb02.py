@@ -50,7 +50,8 @@ softmax = Exercise(
     hint_text="`logits.exp()` makes every logit positive; divide each row by its own sum, "
               "`logits.exp().sum(dim=1, keepdim=True)` (keepdim keeps the shape for broadcasting).",
     solution_code='''
-# Exercise: compute the softmax of `logits` by hand, with `exp()` and `sum(dim=1, keepdim=True)`, and store it in `by_hand`.
+# Exercise: compute the softmax of `logits` by hand, with `exp()` and `sum(dim=1, keepdim=True)`,
+#   and store it in `by_hand`.
 by_hand = logits.exp() / logits.exp().sum(dim=1, keepdim=True)
 print(by_hand.round(decimals=4))
 print("argmax unchanged:", by_hand.argmax(dim=1))
@@ -100,8 +101,9 @@ sigmoid_of_difference = Exercise(
     hint_text="Column 1 minus column 0: `logits[:, 1] - logits[:, 0]` gives one number per message; "
               "`torch.sigmoid` of it should match `probabilities[:, 1]`.",
     solution_code='''
-# Exercise: store the logit difference l1 - l0 of each row of `logits` in `difference`, and its sigmoid in `sigmoid_of_difference`;
-# Exercise: print it next to the softmax P(class 1), `probabilities[:, 1]`.
+# Exercise: store the logit difference l1 - l0 of each row of `logits` in `difference`.
+# Exercise: store the sigmoid of `difference` in `sigmoid_of_difference`, and print it next to
+#   the softmax P(class 1), `probabilities[:, 1]`.
 difference = logits[:, 1] - logits[:, 0]
 sigmoid_of_difference = torch.sigmoid(difference)
 print("softmax P(class 1):    ", probabilities[:, 1].round(decimals=4))

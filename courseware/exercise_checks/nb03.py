@@ -67,8 +67,9 @@ pass_labels = Exercise(
     hint_text="The small model takes `labels` as its third positional argument; BERT takes it only by keyword: "
               "`model(input_ids, attention_mask=attention_mask, labels=labels)`. Then `outputs.loss.backward()`.",
     solution_code='''
-# Exercise: call `small_model` with `labels` too and store its output in `small_outputs`;
-# Exercise: call BERT (`model`) with `labels=labels` by keyword, store its output in `outputs`, and call `backward()` on `outputs.loss`.
+# Exercise: call `small_model` with `labels` too and store its output in `small_outputs`.
+# Exercise: call BERT (`model`) with `labels=labels` by keyword, store its output in `outputs`,
+#   and call `backward()` on `outputs.loss`.
 small_outputs = small_model(input_ids, attention_mask, labels)
 print("small model loss is a tensor:", isinstance(small_outputs["loss"], torch.Tensor))
 
@@ -124,8 +125,9 @@ rename_label = Exercise(
     hint_text="`dict(batch_with_label)` makes a new dict with the same entries; `batch.pop('label')` removes the "
               "entry and returns its value, which you can store under `batch['labels']`.",
     solution_code='''
-# Exercise: make `batch`, a copy of `batch_with_label` in which the key `label` is renamed `labels`
-# Exercise: (leave `batch_with_label` itself as it is: a later cell uses it).
+# Exercise: make `batch`, a copy of `batch_with_label` in which the key `label` is renamed
+#   `labels`.
+# Exercise: leave `batch_with_label` itself as it is: a later cell uses it.
 batch = dict(batch_with_label)
 batch["labels"] = batch.pop("label")
 print("keys:", sorted(batch))

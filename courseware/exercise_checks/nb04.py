@@ -71,9 +71,11 @@ tokenize_once = Exercise(
               "lengths; zip its `input_ids`, `attention_mask` and `token_type_ids` with `train_df['label_id']` "
               "into dicts, and `DataCollatorWithPadding(tokenizer)` pads a list of such dicts.",
     solution_code='''
-# Exercise: tokenize the training messages once, without padding (truncated to 128 tokens), into `train_features`:
-# Exercise: one dict per message with its `input_ids`, `attention_mask`, `token_type_ids` and `labels`.
-# Exercise: store each message's number of tokens in `lengths` and a `DataCollatorWithPadding` in `collator`.
+# Exercise: tokenize the training messages once, without padding (truncated to 128 tokens),
+#   into `train_features`: one dict per message with its `input_ids`, `attention_mask`,
+#   `token_type_ids` and `labels`.
+# Exercise: store each message's number of tokens in `lengths` and a `DataCollatorWithPadding`
+#   in `collator`.
 encodings = tokenizer(train_df["text"].tolist(), truncation=True, max_length=128)
 train_features = [
     {"input_ids": token_ids, "attention_mask": mask_row, "token_type_ids": type_ids, "labels": label_id}
@@ -83,8 +85,7 @@ train_features = [
 lengths = [len(token_ids) for token_ids in encodings["input_ids"]]
 collator = DataCollatorWithPadding(tokenizer)
 example_batch = collator(train_features[:4])
-print("lengths of the first 4 messages:", lengths[:4])
-print("keys of the padded batch:", sorted(example_batch.keys()), "input_ids shape:", tuple(example_batch["input_ids"].shape))
+print("lengths of the first 4:", lengths[:4], "padded batch:", {k: tuple(v.shape) for k, v in example_batch.items()})
 ''',
     alternative_code='''
 train_features, lengths = [], []
@@ -178,9 +179,10 @@ optimizer_schedule = Exercise(
               "`warmup_steps = int(0.1 * total_steps)` and "
               "`get_linear_schedule_with_warmup(optimizer, warmup_steps, total_steps)`.",
     solution_code='''
-# Exercise: build `optimizer`: AdamW at `LEARNING_RATE`, weight decay 0.01 on the weight matrices (parameters with
-# Exercise: 2 or more dimensions) and none on the rest; then `scheduler`, a linear schedule over `total_steps`
-# Exercise: (`loop_epochs` x batches per epoch) that warms up over the first `warmup_steps` (10% of them).
+# Exercise: build `optimizer`: AdamW at `LEARNING_RATE`, weight decay 0.01 on the weight matrices
+#   (parameters with 2 or more dimensions) and none on the rest.
+# Exercise: build `scheduler`, a linear schedule over `total_steps` (`loop_epochs` x batches per
+#   epoch) that warms up over the first `warmup_steps` (10% of them).
 decay = [parameter for parameter in model.parameters() if parameter.ndim >= 2]    # weight matrices
 no_decay = [parameter for parameter in model.parameters() if parameter.ndim < 2]  # biases, LayerNorm weights
 optimizer = torch.optim.AdamW(
@@ -271,10 +273,11 @@ training_loop = Exercise(
               "`clip_grad_norm_`, `optimizer.step()`, append `scheduler.get_last_lr()[0]` to `step_rates`, "
               "`scheduler.step()`, `optimizer.zero_grad()`, append `loss.item()` to `step_losses`.",
     solution_code='''
-# Exercise: train `model` for `loop_epochs` epoch(s) over `train_loader`, calling `train_sampler.set_epoch(epoch)`
-# Exercise: first in each epoch: move each batch to `device`, backward, clip the gradients to norm 1.0, step the
-# Exercise: optimizer and the scheduler, zero the gradients; append each step's loss to `step_losses` and the
-# Exercise: rate it used to `step_rates`; store the training messages per second in `loop_speed`.
+# Exercise: train `model` for `loop_epochs` epoch(s) over `train_loader`, calling
+#   `train_sampler.set_epoch(epoch)` first in each epoch: move each batch to `device`, backward,
+#   clip the gradients to norm 1.0, step the optimizer and the scheduler, zero the gradients.
+# Exercise: append each step's loss to `step_losses` and the rate it used to `step_rates`; store
+#   the training messages per second in `loop_speed`.
 model.to(device)
 model.train()
 step_losses, step_rates = [], []
@@ -282,7 +285,7 @@ started = time.perf_counter()
 for epoch in range(loop_epochs):
     train_sampler.set_epoch(epoch)  # new batches, in a new order, each epoch
     for batch in tqdm(train_loader, desc=f"epoch {epoch + 1}"):
-        batch = {key: value.to(device) for key, value in batch.items()}
+        batch = {field: tensor.to(device) for field, tensor in batch.items()}
         loss = model(**batch).loss
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)

@@ -88,8 +88,8 @@ scores_by_hand = Exercise(
               "divides tp by what was flagged (tp + fp), recall divides tp by the real positives (tp + fn), "
               "and F1 is 2 * precision * recall / (precision + recall).",
     solution_code='''
-# Exercise: compute `accuracy`, `precision`, `recall` and `f1` from the counts `tp`, `fp`, `fn` and `tn` set above
-# Exercise: (the formulas are in the table of section 1), and print them.
+# Exercise: compute `accuracy`, `precision`, `recall` and `f1` from the four counts set above.
+# Exercise: the formulas are in the table of section 1. Print the four scores.
 total = tp + fp + fn + tn
 accuracy = (tp + tn) / total
 precision = tp / (tp + fp)
@@ -172,9 +172,9 @@ toy_thresholds = Exercise(
               "loop over `toy_thresholds`, store each array in `toy_predictions[threshold]`, and score it with "
               "`classification_scores(toy_true, ...)`.",
     solution_code='''
-# Exercise: for each threshold in `toy_thresholds`, predict spam (1) where `toy_p_spam` >= threshold and ham (0)
-# Exercise: elsewhere; store the predictions in the dict `toy_predictions` (threshold -> array) and print
-# Exercise: precision and recall at each threshold.
+# Exercise: for each threshold in `toy_thresholds`, predict spam (1) where `toy_p_spam` >= it.
+# Exercise: store the predictions in the dict `toy_predictions` (threshold -> array of 0 and 1).
+# Exercise: print the precision and recall at each threshold.
 toy_predictions = {}
 for toy_threshold in toy_thresholds:
     toy_predictions[toy_threshold] = (toy_p_spam >= toy_threshold).astype(int)
@@ -211,7 +211,7 @@ def _check_choose_threshold(namespace) -> str:
 
     from course_utils.metrics import best_threshold
 
-    need = "run the cells of sections 4.2 to 4.6 above first"
+    need = "run the cells of sections 4.2 to 4.5 above first"
     candidates = np.asarray(require(namespace, "candidates", None, need), dtype=float)
     y_val = np.asarray(require(namespace, "y_val", None, need))
     val_p_spam = np.asarray(require(namespace, "val_p_spam", None, need), dtype=float)
@@ -231,9 +231,9 @@ def _check_choose_threshold(namespace) -> str:
         others = {"the test split: choose on validation (`y_val`, `val_p_spam`) and keep the test split for the "
                   "report": ("y_test", "test_p_spam", False),
                   "`>` : a message at exactly the threshold is flagged too (>=)": ("y_val", "val_p_spam", True)}
-        if "val_proba" in namespace:
-            others["the probabilities before temperature scaling: use `val_p_spam`, the scaled ones"] = (
-                "y_val", "val_proba", False)
+        if "short_val" in namespace:
+            others["the short run's probabilities before temperature scaling: use `val_p_spam`, the scaled ones"] = (
+                "y_val", "short_val", False)
         for mistake, (labels_name, probabilities_name, strict) in others.items():
             try:
                 probabilities = np.asarray(namespace[probabilities_name], dtype=float)
@@ -273,9 +273,9 @@ choose_threshold = Exercise(
               "`candidates[np.isclose(val_f1, best)]` the thresholds that reach it: keep the one with the "
               "smallest `abs(t - 0.5)`.",
     solution_code='''
-# Exercise: for each threshold in `candidates`, compute the spam F1 of `y_val` against `val_p_spam` >= threshold;
-# Exercise: store the F1s in `val_f1` and the threshold with the best F1 in `f1_threshold` (among equally good
-# Exercise: ones, the one closest to 0.5).
+# Exercise: for each of the `candidates`, compute the spam F1 of `y_val` at `val_p_spam` >= it.
+# Exercise: store those F1s in `val_f1`, one per candidate, in the same order.
+# Exercise: store the best-F1 threshold in `f1_threshold` (on ties, the one closest to 0.5).
 val_f1 = np.array([f1_score(y_val, (val_p_spam >= candidate).astype(int), zero_division=0)
                    for candidate in candidates])
 best_f1 = val_f1.max()

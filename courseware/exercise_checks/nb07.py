@@ -77,8 +77,9 @@ best_accuracy = Exercise(
     hint_text="Count the test spam (`y_test.sum()`), catch 12% of it (`round(...)`), and count the rest as "
               "wrong answers: with no false alarm, accuracy is (all messages - missed) / all messages.",
     solution_code='''
-# Exercise: find the highest accuracy possible when only 12% of the test spam is caught: store the spam messages
-# Exercise: caught in `caught` (rounded), those missed in `missed`, and the accuracy in `best_possible_accuracy`.
+# Exercise: find the highest accuracy possible when only 12% of the test spam is caught.
+# Exercise: store the spam caught in `caught` (rounded) and the spam missed in `missed`.
+# Exercise: store that highest accuracy, as a fraction, in `best_possible_accuracy`.
 spam_in_test = int(y_test.sum())
 caught = round(0.12 * spam_in_test)
 missed = spam_in_test - caught
@@ -153,8 +154,8 @@ leaky_copies = Exercise(
               "whose text is also a training text. Sum it for the copies, and sum `label_id` over the copied "
               "rows for the spam among them.",
     solution_code='''
-# Exercise: mark the test messages of the leaky split that are copies of a training message (True/False, one
-# Exercise: per test message) in `copied`; count the test spam in `test_spam` and the copied spam in `copied_spam`.
+# Exercise: in `copied`, mark each test message of the leaky split that copies a training message.
+# Exercise: count the test spam in `test_spam` and the copied test spam in `copied_spam`.
 copied = leaky_splits.test["text"].isin(set(leaky_splits.train["text"]))
 copied_spam = int(leaky_splits.test.loc[copied, "label_id"].sum())
 test_spam = int(leaky_splits.test["label_id"].sum())
@@ -219,8 +220,9 @@ class_weights = Exercise(
     hint_text="`train_df['label_id'].value_counts().sort_index()` counts ham (0) then spam (1); divide "
               "`len(train_df)` by 2 times each count, then `.round(3).tolist()`.",
     solution_code='''
-# Exercise: count the messages per class of `train_df` (ham first) in `counts_per_class`, and store the balanced
-# Exercise: weights, messages / (2 x messages of that class), rounded to 3 places, as a list in `class_weights`.
+# Exercise: count the messages per class of `train_df` (ham first) in `counts_per_class`.
+# Exercise: store the balanced weights, rounded to 3 places, as a list in `class_weights`.
+# Exercise: a class's balanced weight is messages / (2 x messages of that class).
 counts_per_class = train_df["label_id"].value_counts().sort_index()
 class_weights = (len(train_df) / (2 * counts_per_class)).round(3).tolist()
 print("messages per class:", counts_per_class.tolist(), " weights (ham, spam):", class_weights)

@@ -1,4 +1,4 @@
-"""Exercises of notebook 08 (multi-class classification)."""
+"""Exercises of notebook 08 (multi-class classification: airline sentiment)."""
 
 from __future__ import annotations
 
@@ -36,13 +36,13 @@ def _check_cross_entropy(namespace) -> str:
 
     p = _numbers(require(namespace, "true_class_probability", None,
                          "store each text's probability of its true class"), "true_class_probability",
-                 "one probability per text")
+                 "one probability per tweet")
     if p.shape == (len(labels), len(labels)):
-        raise NotYet("`true_class_probability` is a 3 x 3 table: `toy_probabilities[:, toy_labels]` picks the "
-                     "labels' columns for every row. Pick one entry per row: "
+        raise NotYet(f"`true_class_probability` is a {len(labels)} x {len(labels)} table: "
+                     "`toy_probabilities[:, toy_labels]` picks the labels' columns for every row. Pick one entry per row: "
                      "`toy_probabilities[torch.arange(len(toy_labels)), toy_labels]`.")
     if p.shape != expected_p.shape:
-        raise NotYet(f"`true_class_probability` has shape {p.shape}; it should hold one probability per text, "
+        raise NotYet(f"`true_class_probability` has shape {p.shape}; it should hold one probability per tweet, "
                      f"shape {expected_p.shape}.")
     if np.allclose(p, logits_np[rows, labels_np], atol=1e-4):
         raise NotYet("`true_class_probability` holds the true classes' logits: take them from the softmax "
@@ -55,9 +55,9 @@ def _check_cross_entropy(namespace) -> str:
                      "softmax probabilities with the row numbers and `toy_labels`.")
 
     loss = _numbers(require(namespace, "per_text_loss", None, "store -log p of each text"), "per_text_loss",
-                    "one loss per text")
+                    "one loss per tweet")
     if loss.shape != expected_loss.shape:
-        raise NotYet(f"`per_text_loss` has shape {loss.shape}; it should hold one loss per text, "
+        raise NotYet(f"`per_text_loss` has shape {loss.shape}; it should hold one loss per tweet, "
                      f"shape {expected_loss.shape}.")
     if np.allclose(loss, -expected_loss, atol=1e-4):
         raise NotYet("`per_text_loss` is negative: the loss is MINUS the log of the probability.")
@@ -85,7 +85,7 @@ def _check_cross_entropy(namespace) -> str:
     if not math.isclose(mean, reference, abs_tol=1e-4):
         raise NotYet(f"`mean_loss` is {mean:.4f}; the mean of the per-text losses is {reference:.4f}.")
     return (f"The mean of -log p(true class) is {mean:.4f}, the same as `F.cross_entropy(toy_logits, toy_labels)`; "
-            f"the text whose true class got the smallest probability ({expected_p.min():.2f}) has the largest loss.")
+            f"the tweet whose true class got the smallest probability ({expected_p.min():.2f}) has the largest loss.")
 
 
 cross_entropy = Exercise(
@@ -94,16 +94,18 @@ cross_entropy = Exercise(
     hint_text="`toy_probabilities[torch.arange(len(toy_labels)), toy_labels]` picks, in each row, the column of "
               "that text's true class. Then `-torch.log(...)` per text, and `.mean()` over the texts.",
     solution_code='''
-# Exercise: compute the cross-entropy of `toy_logits` for `toy_labels` by hand. Store each text's probability of its true class (from `toy_probabilities`) in `true_class_probability`,
-# Exercise: each text's loss -log p in `per_text_loss`, and their mean in `mean_loss`; then compare `mean_loss` with `F.cross_entropy(toy_logits, toy_labels)`.
+# Exercise: compute the cross-entropy of `toy_logits` for `toy_labels` by hand.
+# Exercise: store each tweet's probability of its true class in `true_class_probability`.
+# Exercise: store each tweet's loss -log p in `per_text_loss`, and their mean in `mean_loss`.
+# Exercise: then compare `mean_loss` with `F.cross_entropy(toy_logits, toy_labels)`.
 true_class_probability = toy_probabilities[torch.arange(len(toy_labels)), toy_labels]
 per_text_loss = -torch.log(true_class_probability)
 mean_loss = per_text_loss.mean()
 
-print("p(true class) per text:", true_class_probability.round(decimals=4))
-print("-log p per text:       ", per_text_loss.round(decimals=4))
-print(f"mean, by hand:          {mean_loss:.4f}")
-print(f"F.cross_entropy:        {F.cross_entropy(toy_logits, toy_labels):.4f}")
+print("p(true class) per tweet:", true_class_probability.round(decimals=4))
+print("-log p per tweet:       ", per_text_loss.round(decimals=4))
+print(f"mean, by hand:           {mean_loss:.4f}")
+print(f"F.cross_entropy:         {F.cross_entropy(toy_logits, toy_labels):.4f}")
 print("the same:", torch.allclose(mean_loss, F.cross_entropy(toy_logits, toy_labels)))
 ''',
     alternative_code='''
@@ -119,18 +121,18 @@ print(mean_loss)
 def _check_macro_weighted(namespace) -> str:
     import pandas as pd
 
-    table = require(namespace, "subset_scores", pd.DataFrame, "run the cell that builds the imbalanced set first")
+    table = require(namespace, "scores_by_class", pd.DataFrame, "run the cell that builds the per-class table first")
     if not {"f1", "support"} <= set(table.columns) or table.empty:
-        raise NotYet("`subset_scores` has no `f1` and `support` columns any more: run the cell that builds the "
-                     "imbalanced set again.")
+        raise NotYet("`scores_by_class` has no `f1` and `support` columns any more: run the cell that builds it "
+                     "again.")
     f1 = table["f1"].to_numpy(dtype=float)
     support = table["support"].to_numpy(dtype=float)
     macro = float(f1.mean())
     weighted = float((f1 * support).sum() / support.sum())
 
     values = {}
-    for name, what in [("macro_by_hand", "the plain mean of the tags' F1"),
-                       ("weighted_by_hand", "the support-weighted mean of the tags' F1")]:
+    for name, what in [("macro_by_hand", "the plain mean of the classes' F1"),
+                       ("weighted_by_hand", "the support-weighted mean of the classes' F1")]:
         array = _numbers(require(namespace, name, None, f"store {what}"), name, what)
         if array.size != 1:
             raise NotYet(f"`{name}` has {array.size} numbers; it should be one number, {what}.")
@@ -141,44 +143,40 @@ def _check_macro_weighted(namespace) -> str:
         return math.isclose(a, b, abs_tol=1e-4)
 
     if close(mine_macro, weighted) and close(mine_weighted, macro) and not close(macro, weighted):
-        raise NotYet("the two are swapped: macro F1 is the plain mean (every tag one vote), weighted F1 weights "
-                     "each tag by its support.")
-    balanced = namespace.get("scores_by_tag")
-    if isinstance(balanced, pd.DataFrame) and "f1" in balanced.columns and close(mine_macro, float(balanced["f1"].mean())) \
-            and not close(macro, float(balanced["f1"].mean())):
-        raise NotYet("`macro_by_hand` is the mean of `scores_by_tag`, the balanced table; use `subset_scores`, "
-                     "the table of the imbalanced set.")
+        raise NotYet("the two are swapped: macro F1 is the plain mean (every class one vote), weighted F1 weights "
+                     "each class by its support.")
     if not close(mine_macro, macro):
-        raise NotYet(f"`macro_by_hand` is {mine_macro:.4f}; macro F1 is the plain mean of `subset_scores['f1']`.")
+        raise NotYet(f"`macro_by_hand` is {mine_macro:.4f}; macro F1 is the plain mean of `scores_by_class['f1']`.")
     if close(mine_weighted, float((f1 * support).sum())):
         raise NotYet("`weighted_by_hand` is the sum of F1 x support: divide it by the total support, so the "
                      "weights add up to 1.")
     if close(mine_weighted, float((f1 * support).mean())):
-        raise NotYet("`weighted_by_hand` divides by the number of tags; divide by the total support instead.")
+        raise NotYet("`weighted_by_hand` divides by the number of classes; divide by the total support instead.")
     if not close(mine_weighted, weighted):
-        raise NotYet(f"`weighted_by_hand` is {mine_weighted:.4f}; weight each tag's F1 by its share of the titles, "
-                     "`support / support.sum()`.")
-    largest_share = float(support.max() / support.sum())
-    return (f"Macro F1 {macro:.3f} gives each of the {len(f1)} tags one vote; weighted F1 {weighted:.3f} gives "
-            f"each tag its share of the titles (from {support.min() / support.sum():.1%} to {largest_share:.1%}), "
-            f"as scikit-learn's `average='weighted'` does.")
+        raise NotYet(f"`weighted_by_hand` is {mine_weighted:.4f}; weight each class's F1 by its share of the "
+                     "tweets, `support / support.sum()`.")
+    return (f"Macro F1 {macro:.3f} gives each of the {len(f1)} classes one vote; weighted F1 {weighted:.3f} gives "
+            f"each class its share of the tweets (from {support.min() / support.sum():.1%} to "
+            f"{support.max() / support.sum():.1%}), as scikit-learn's `average='weighted'` does.")
 
 
 macro_weighted = Exercise(
     name="macro and weighted F1 by hand",
     checker=_check_macro_weighted,
-    hint_text="Macro: `subset_scores['f1'].mean()`. Weighted: multiply each F1 by its support, add them up, and "
-              "divide by the total support (`np.average(..., weights=...)` does the same).",
+    hint_text="Macro: `scores_by_class['f1'].mean()`. Weighted: multiply each F1 by its support, add them up, "
+              "and divide by the total support (`np.average(..., weights=...)` does the same).",
     solution_code='''
-# Exercise: from `subset_scores`, compute macro F1 (the plain mean of the tags' F1) and store it in `macro_by_hand`,
-# Exercise: and weighted F1 (each tag's F1 weighted by its support, the weights adding up to 1) and store it in `weighted_by_hand`.
-macro_by_hand = subset_scores["f1"].mean()
-weighted_by_hand = (subset_scores["f1"] * subset_scores["support"]).sum() / subset_scores["support"].sum()
+# Exercise: from `scores_by_class`, compute macro F1 (the plain mean of the F1 column).
+# Exercise: store it in `macro_by_hand`.
+# Exercise: compute weighted F1 (each F1 weighted by its support, weights adding up to 1).
+# Exercise: store it in `weighted_by_hand`.
+macro_by_hand = scores_by_class["f1"].mean()
+weighted_by_hand = (scores_by_class["f1"] * scores_by_class["support"]).sum() / scores_by_class["support"].sum()
 print(f"by hand: macro F1 {macro_by_hand:.3f}, weighted F1 {weighted_by_hand:.3f}")
 ''',
     alternative_code='''
-f1_values = subset_scores["f1"].to_numpy()
+f1_values = scores_by_class["f1"].to_numpy()
 macro_by_hand = float(np.average(f1_values))
-weighted_by_hand = float(np.average(f1_values, weights=subset_scores["support"].to_numpy()))
+weighted_by_hand = float(np.average(f1_values, weights=scores_by_class["support"].to_numpy()))
 ''',
 )

@@ -45,8 +45,9 @@ load_splits = Exercise(
     hint_text="`splits = corpora.load_splits()`, then `splits.summary()` for the counts and "
               "`data.leakage_report(splits)` for the report.",
     solution_code='''
-# Exercise: load the course's splits into `splits` with `corpora.load_splits()` and print their summary (`splits.summary()`);
-# Exercise: then store the leakage report, `data.leakage_report(splits)`, in `leakage` and print it.
+# Exercise: load the course's splits into `splits` with `corpora.load_splits()`.
+#   Print their summary with `splits.summary()`.
+# Exercise: store the leakage report, `data.leakage_report(splits)`, in `leakage` and print it.
 splits = corpora.load_splits()
 print(splits.summary().to_string())
 
@@ -110,8 +111,9 @@ mistakes = Exercise(
     hint_text="A missed spam message has `label` spam and `predicted` ham: combine two conditions with `&`, "
               "then `.sort_values('p_spam')` (add `ascending=False` for the flagged real messages).",
     solution_code='''
-# Exercise: from `scored`, store the spam messages predicted ham in `false_negatives`, lowest `p_spam` first,
-# Exercise: and the ham messages predicted spam in `false_positives`, highest `p_spam` first (whole rows of `scored`).
+# Exercise: from `scored`, store the spam messages predicted ham in `false_negatives`.
+#   Sort them lowest `p_spam` first and keep whole rows of `scored`.
+# Exercise: store the ham messages predicted spam in `false_positives`, highest `p_spam` first.
 false_negatives = scored[(scored["label"] == "spam") & (scored["predicted"] == "ham")].sort_values("p_spam")
 false_positives = scored[(scored["label"] == "ham") & (scored["predicted"] == "spam")].sort_values(
     "p_spam", ascending=False)
