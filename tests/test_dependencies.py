@@ -93,7 +93,8 @@ def third_party_imports(paths: list[Path]) -> dict[str, set[str]]:
                 continue
             for module in modules:
                 top = module.split(".")[0]
-                if top not in sys.stdlib_module_names and top not in {"course_utils", "courseware", "torch"}:
+                sibling = (path.parent / f"{top}.py").is_file()  # a script importing another script beside it
+                if top not in sys.stdlib_module_names and top not in {"course_utils", "courseware", "torch"} and not sibling:
                     found.setdefault(top, set()).add(str(path.relative_to(ROOT)))
     return found
 
