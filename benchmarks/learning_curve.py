@@ -4,6 +4,7 @@
     python benchmarks/learning_curve.py --data sentiment --csv curve.csv --plot curve.png
     python benchmarks/learning_curve.py --goal fast             # the sentiment goal: fast mode's size, 3 seeds
     python benchmarks/learning_curve.py --quick                 # a smoke version: 2 small sizes, 2 seeds
+    python benchmarks/learning_curve.py --from-csv a.csv,b.csv --plot curve.png   # tables and plot, no training
 
 For each data set (``--data``), training size (``--sizes``) and seed (``--seeds``, each seed its
 own stratified sample of the training split, drawn with that seed) it fits the baseline
@@ -25,10 +26,15 @@ dot). The validation split is a fixed stratified ``--val-size`` texts (500) for 
 picks the baseline's C and the fine-tune's best epoch); the test split is whole unless
 ``--test-size`` says otherwise.
 
-``--goal fast`` measures the course's goal on sentiment: ``FAST_TRAIN_SIZE`` (1,400 tweets of
-``load_sentiment_splits()``'s training split; ``--sizes`` overrides it), seeds 42-44;
+``--goal fast`` measures the course's goal on sentiment on notebook 08's fast-mode split: ``FAST_SPLIT``
+(800 training tweets of ``load_sentiment_splits()``'s training split, 200 validation, 1,000 test;
+``--sizes``, ``--val-size`` and ``--test-size`` override it; seed 42's sample is the notebook's), seeds 42-44;
 it prints ``goal_fast_margin=`` (goal: at least 0.05) and ``goal_fast_seeds_excluding_0=`` (goal:
 3 of 3). Time it alone: two torch processes on a 2-core machine slow each other several-fold.
+
+``--from-csv`` reads runs that ``--csv`` wrote (several files: one curve measured in parts) and
+prints the tables, writes ``--csv`` and ``--plot`` from them, without training anything; the
+measured curve is kept in ``benchmarks/measured/learning_curve.csv``.
 """
 
 from __future__ import annotations
@@ -50,15 +56,16 @@ from bench_common import default_amp, offline_by_default, precision_label  # noq
 
 DEFAULT_SIZES = (200, 500, 1000, 2000)
 QUICK_SIZES = (100, 200)
-FAST_TRAIN_SIZE = 1400  #: --goal fast: the training part (70%) of a 2,000-tweet sample; notebook 08 in fast mode
-#: trains on fewer (800 when this was written): --goal fast --sizes 800 --val-size 200 --test-size 1000 gives
-#: seed 42 exactly its split (every subsample is stratified and drawn with seed 42)
+#: --goal fast: notebook 08's fast mode (training, validation and test tweets); every subsample is stratified,
+#: validation and test drawn with seed 42, so seed 42's run has exactly the notebook's split
+FAST_SPLIT = (800, 200, 1000)
 MAX_LENGTH = 64
 BATCH_SIZE = 16
 #: what each data set is scored by, and how the score is named in the table
 METRICS = {"sentiment": ("macro_f1", "macro F1"), "spam": ("f1", "spam F1")}
 
 AHEAD, LEVEL, BEHIND = "fine-tune ahead", "level within noise", "baseline ahead"
+VERDICT_SHORT = {AHEAD: "ahead", LEVEL: "level", BEHIND: "behind"}  #: the fine-tune's verdict in a plot title
 
 
 # --- pure functions: the verdict and the table (tests/test_benchmarks.py) --------------------------
@@ -199,8 +206,20 @@ def write_csv(runs: list[Run], path: str | Path) -> None:
             writer.writerow({name: getattr(run, name) for name in fields})
 
 
+def read_csv(paths: list[str | Path]) -> list[Run]:
+    """The runs ``write_csv`` wrote, from one or more files, in order (a curve measured in parts)."""
+    types = {name: field.type for name, field in Run.__dataclass_fields__.items()}
+    convert = {"str": str, "int": int, "float": float}
+    runs = []
+    for path in paths:
+        with open(path, newline="") as handle:
+            for row in csv.DictReader(handle):
+                runs.append(Run(**{name: convert[types[name]](row[name]) for name in types}))
+    return runs
+
+
 def plot(runs: list[Run], path: str | Path) -> None:
-    """Both curves per data set: the seed means joined, each seed's fine-tuned score a dot; log-scaled sizes."""
+    """Both curves per data set: the seed means joined, each seed's scores as dots; log-scaled sizes."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -210,18 +229,21 @@ def plot(runs: list[Run], path: str | Path) -> None:
     names = list(dict.fromkeys(row["data"] for row in rows))
     figure, axes = plt.subplots(1, len(names), figsize=(5.5 * len(names), 4), squeeze=False)
     for axis, name in zip(axes[0], names):
-        mine = [row for row in rows if row["data"] == name]
+        mine, seeds = [row for row in rows if row["data"] == name], [run for run in runs if run.data == name]
         sizes = [row["size"] for row in mine]
-        axis.plot(sizes, [row["fine_tuned"] for row in mine], "o-", label="fine-tuned (seed mean)")
-        axis.plot(sizes, [row["baseline"] for row in mine], "s--", label="TF-IDF + linear SVM (seed mean)")
-        axis.scatter([run.size for run in runs if run.data == name],
-                     [run.fine_tuned for run in runs if run.data == name], s=12, alpha=0.5, color="C0")
+        axis.plot(sizes, [row["fine_tuned"] for row in mine], "o-", color="C0", label="fine-tuned (seed mean)")
+        axis.plot(sizes, [row["baseline"] for row in mine], "s--", color="C1", label="TF-IDF + linear SVM (seed mean)")
+        axis.scatter([run.size for run in seeds], [run.fine_tuned for run in seeds], s=12, alpha=0.5, color="C0")
+        axis.scatter([run.size for run in seeds], [run.baseline for run in seeds], s=12, alpha=0.5, color="C1",
+                     marker="s", label="each seed")
         axis.set_xscale("log")
+        axis.minorticks_off()
         axis.set_xticks(sizes, [f"{size:,}" for size in sizes])
         axis.set_xlabel("training texts")
         axis.set_ylabel(f"test {METRICS[name][1]}")
-        axis.set_title(name)
-        axis.legend(loc="lower right")
+        verdicts = "; ".join(f"{row['size']:,} {VERDICT_SHORT[row['verdict']]}" for row in mine)
+        axis.set_title(f"{name}, fine-tune against baseline: {verdicts}", fontsize=9)
+        axis.legend(loc="lower right", fontsize=8)
     figure.tight_layout()
     figure.savefig(path, dpi=120)
 
@@ -236,23 +258,50 @@ def environment_line(threads: int | None) -> str:
             f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC")
 
 
+def report(runs: list[Run], args: argparse.Namespace) -> int:
+    """Print one table per data set in ``runs``; write ``args.csv`` and ``args.plot`` if asked."""
+    order = list(dict.fromkeys(run.data for run in runs))
+    runs = sorted(runs, key=lambda run: (order.index(run.data), run.size, run.seed))
+    summary = summarize(runs)
+    for data_name in order:
+        rows = [row for row in summary if row["data"] == data_name]
+        seeds = sorted({run.seed for run in runs if run.data == data_name})
+        print(f"\n{data_name} (test {METRICS[data_name][1]}, {len(seeds)} seed(s): {', '.join(map(str, seeds))}):")
+        print(format_table(rows, METRICS[data_name][1]))
+        if args.goal == "fast":
+            print("\n".join(goal_lines(rows)))
+    if args.csv:
+        write_csv(runs, args.csv)
+        print(f"wrote {args.csv}")
+    if args.plot:
+        plot(runs, args.plot)
+        print(f"wrote {args.plot}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", choices=("sentiment", "spam", "both"), default="both")
     parser.add_argument("--sizes", default=None, help="training sizes, comma-separated (200,500,1000,2000)")
     parser.add_argument("--seeds", default="3", help="a count (3: seeds 42, 43, 44) or seeds, comma-separated")
     parser.add_argument("--goal", choices=("fast",), default=None,
-                        help="fast: the sentiment goal at fast mode's size (1,400), seeds 42-44, with goal_ lines")
+                        help="fast: the sentiment goal on notebook 08's fast split (800 / 200 / 1,000 tweets), "
+                             "seeds 42-44, with goal_ lines")
     parser.add_argument("--quick", action="store_true", help="a smoke version: sizes 100,200, 2 seeds, "
                                                               "200 validation and 400 test texts")
-    parser.add_argument("--val-size", type=int, default=500, help="validation texts, stratified, fixed (500)")
+    parser.add_argument("--val-size", type=int, default=None, help="validation texts, stratified, fixed (500; --goal fast: 200)")
     parser.add_argument("--test-size", type=int, default=None, help="test texts, stratified (default: all)")
     parser.add_argument("--epochs", type=int, default=None, help="epochs (default: the model's recipe)")
     parser.add_argument("--csv", default=None, help="write one row per run to this CSV file")
     parser.add_argument("--plot", default=None, help="write the curves to this PNG file")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     parser.add_argument("--model", default="packaged")
+    parser.add_argument("--from-csv", default=None,
+                        help="CSV files that --csv wrote, comma-separated: print the tables (and --csv, --plot) "
+                             "from their runs, without training")
     args = parser.parse_args(argv)
+    if args.from_csv:
+        return report(read_csv(args.from_csv.split(",")), args)
     offline_by_default(args.model)
 
     import torch
@@ -260,9 +309,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     data_names = ["sentiment", "spam"] if args.data == "both" else [args.data]
-    sizes, seeds, test_size, val_size = DEFAULT_SIZES, parse_seeds(args.seeds), args.test_size, args.val_size
+    sizes, seeds, test_size, val_size = DEFAULT_SIZES, parse_seeds(args.seeds), args.test_size, args.val_size or 500
     if args.goal == "fast":
-        data_names, sizes = ["sentiment"], (FAST_TRAIN_SIZE,)
+        data_names, sizes = ["sentiment"], FAST_SPLIT[:1]
+        val_size, test_size = args.val_size or FAST_SPLIT[1], args.test_size or FAST_SPLIT[2]
     if args.quick:
         sizes, seeds = QUICK_SIZES, seeds[:2]
         val_size, test_size = min(val_size, 200), test_size or 400
@@ -284,19 +334,7 @@ def main(argv: list[str] | None = None) -> int:
                       f"{run.best_epoch}, {run.seconds:.0f} s), baseline {run.baseline:.4f}, difference "
                       f"{run.difference:+.4f} (95% paired bootstrap {run.low:+.4f} to {run.high:+.4f})", flush=True)
 
-    for data_name in data_names:
-        rows = [row for row in summarize(runs) if row["data"] == data_name]
-        print(f"\n{data_name} (test {METRICS[data_name][1]}, {len(seeds)} seed(s): {', '.join(map(str, seeds))}):")
-        print(format_table(rows, METRICS[data_name][1]))
-        if args.goal == "fast":
-            print("\n".join(goal_lines(rows)))
-    if args.csv:
-        write_csv(runs, args.csv)
-        print(f"wrote {args.csv}")
-    if args.plot:
-        plot(runs, args.plot)
-        print(f"wrote {args.plot}")
-    return 0
+    return report(runs, args)
 
 
 if __name__ == "__main__":

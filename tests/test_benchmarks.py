@@ -12,6 +12,7 @@ benchmark and the remedies (pure functions, no training) is tested in the fast t
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import re
 import subprocess
@@ -235,6 +236,23 @@ def test_learning_curve_summary_and_table():
                         "+0.080 to +0.160 | fine-tune ahead |")
 
 
+def test_learning_curve_reads_back_a_curve_measured_in_parts(tmp_path, capsys):
+    curve = import_benchmark("learning_curve")
+    first = curve_runs(curve, 500, [(0.1, 0.05, 0.15)]) + curve_runs(curve, 200, [(0.0, -0.02, 0.02)], data="spam")
+    second = curve_runs(curve, 200, [(0.02, -0.01, 0.05), (0.03, 0.01, 0.05)])
+    curve.write_csv(first, tmp_path / "a.csv")
+    curve.write_csv(second, tmp_path / "b.csv")
+    runs = curve.read_csv([tmp_path / "a.csv", tmp_path / "b.csv"])
+    assert runs == first + second  # every field, with its type
+    assert curve.main(["--from-csv", f"{tmp_path / 'a.csv'},{tmp_path / 'b.csv'}",
+                       "--csv", str(tmp_path / "all.csv")]) == 0
+    printed = capsys.readouterr().out
+    sentiment_rows = [line for line in printed.splitlines() if line.startswith("| 200 |") or line.startswith("| 500 |")]
+    assert sentiment_rows[0].startswith("| 200 | 0.825") and sentiment_rows[1].startswith("| 500 | 0.900")  # sorted
+    assert "spam (test spam F1, 1 seed(s): 42):" in printed
+    assert len(curve.read_csv([tmp_path / "all.csv"])) == 4
+
+
 def test_learning_curve_goal_needs_the_margin_and_every_interval():
     curve = import_benchmark("learning_curve")
 
@@ -314,3 +332,28 @@ def test_remedies_script_compares_each_remedy_with_the_unchanged_run(tiny_model_
                         "--epochs", "2", "--model", str(tiny_model_dir))
     for name in ("smaller rate", "early stopping", "dropout 0.3", "weight decay 0.1"):
         assert re.search(rf"^\| 42 \| {name} \| \d\.\d{{3}} \| \d \(\d\) \| [-+]\d\.\d{{3}} \|", output, re.MULTILINE)
+
+
+def test_the_fast_goal_measures_notebook_08s_fast_split():
+    curve = import_benchmark("learning_curve")
+    notebook = json.loads((ROOT / "notebooks" / "08_multiclass.ipynb").read_text())
+    sources = ["".join(cell["source"]) for cell in notebook["cells"] if cell["cell_type"] == "code"]
+    assert any(f"TRAIN_SIZE, VAL_SIZE, TEST_SIZE = {curve.FAST_SPLIT} if FAST" in source for source in sources)
+
+
+def test_the_measured_learning_curve_says_what_the_course_says():
+    """README, guide, maintainers' notes and notebooks 00, 08 and 09 describe this curve: keep them true to it."""
+    curve = import_benchmark("learning_curve")
+    runs = curve.read_csv([BENCHMARKS / "measured" / "learning_curve.csv"])
+    rows = {(row["data"], row["size"]): row for row in curve.summarize(runs)}
+    assert set(rows) == {(name, size) for name in ("sentiment", "spam") for size in curve.DEFAULT_SIZES}
+    assert all(row["seeds"] == 3 for row in rows.values())
+    # sentiment: level at 200, then ahead on every seed by about 0.1 macro F1
+    assert rows["sentiment", 200]["verdict"] == curve.LEVEL
+    assert all(rows["sentiment", size]["verdict"] == curve.AHEAD and rows["sentiment", size]["difference"] > 0.09
+               for size in (500, 1000, 2000))
+    # spam: ahead at 200 only; the lead shrinks to a point at 2,000, where every seed's interval contains 0
+    assert rows["spam", 200]["verdict"] == curve.AHEAD
+    assert all(rows["spam", size]["verdict"] == curve.LEVEL for size in (500, 1000, 2000))
+    assert rows["spam", 200]["difference"] > rows["spam", 500]["difference"] > rows["spam", 2000]["difference"]
+    assert all(low <= 0 <= high for low, high in rows["spam", 2000]["intervals"])
